@@ -1,0 +1,1 @@
+"""Worker agents (weather, travel), the Supervisor, LLM providers and tools."""

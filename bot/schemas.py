@@ -1,0 +1,157 @@
+"""Domain models shared by the agents, the adapters and storage.
+
+These are plain validated value objects: a parsed trip request, a weather report and an
+itinerary. The wire envelopes that carry them over RocketMQ live in :mod:`bot.wire`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Language(StrEnum):
+    """Language the user wrote in; answers are composed in it."""
+
+    ZH = "zh"
+    EN = "en"
+
+
+class Intent(StrEnum):
+    """What the user wants: a full itinerary, or only the weather."""
+
+    ITINERARY = "itinerary"
+    WEATHER = "weather"
+
+
+class TravelMode(StrEnum):
+    """How the party gets around."""
+
+    SELF_DRIVE = "self_drive"
+    PUBLIC_TRANSPORT = "public_transport"
+    UNSPECIFIED = "unspecified"
+
+
+class Budget(StrEnum):
+    """Rough spending level."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    UNSPECIFIED = "unspecified"
+
+
+class Condition(StrEnum):
+    """Canonical weather condition of one day (mapped from WMO weather codes)."""
+
+    SUNNY = "sunny"
+    PARTLY_CLOUDY = "partly_cloudy"
+    CLOUDY = "cloudy"
+    FOG = "fog"
+    DRIZZLE = "drizzle"
+    RAIN = "rain"
+    HEAVY_RAIN = "heavy_rain"
+    THUNDERSTORM = "thunderstorm"
+    SNOW = "snow"
+
+
+WET_CONDITIONS = frozenset(
+    {Condition.DRIZZLE, Condition.RAIN, Condition.HEAVY_RAIN, Condition.THUNDERSTORM, Condition.SNOW}
+)
+WeatherSource = Literal["forecast", "climate", "offline"]
+
+
+class Frozen(BaseModel):
+    """Base for immutable value objects."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TripRequest(Frozen):
+    """A user's request after understanding: every date already resolved to a calendar day."""
+
+    intent: Intent = Intent.ITINERARY
+    destination: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    travelers: int = Field(default=1, ge=1, le=100)
+    mode: TravelMode = TravelMode.UNSPECIFIED
+    budget: Budget = Budget.UNSPECIFIED
+    interests: tuple[str, ...] = ()
+    around: bool = False  # "杭州周边" / "around Hangzhou": day trips out of the city
+    language: Language = Language.EN
+    text: str = ""
+
+    @property
+    def days(self) -> int:
+        """Number of calendar days of the trip (0 when the dates are unknown)."""
+        if self.start_date is None or self.end_date is None:
+            return 0
+        return (self.end_date - self.start_date).days + 1
+
+
+class Place(Frozen):
+    """A located place."""
+
+    name: str
+    country: str = ""
+    latitude: float
+    longitude: float
+    timezone: str = "UTC"
+
+
+class WeatherDay(Frozen):
+    """The weather of one day, and where the figure comes from."""
+
+    date: date
+    condition: Condition
+    temp_min_c: float
+    temp_max_c: float
+    precipitation_probability: int = Field(ge=0, le=100)
+    source: WeatherSource
+
+    @property
+    def is_wet(self) -> bool:
+        """True when outdoor plans should move indoors."""
+        return self.condition in WET_CONDITIONS or self.precipitation_probability >= 60
+
+
+class WeatherReport(Frozen):
+    """Daily weather for a place over a date range."""
+
+    place: Place
+    days: tuple[WeatherDay, ...]
+    note: str = ""  # e.g. "beyond the 16-day forecast horizon: climate averages"
+
+
+class Activity(Frozen):
+    """One thing to do on a day of the trip."""
+
+    time: str  # "09:00" or "morning" / "上午"
+    name: str
+    description: str = ""
+    indoor: bool = False
+    duration_hours: float = Field(default=2.0, ge=0, le=24)
+    drive_hours: float | None = None  # driving time from the base city, for day trips
+
+
+class ItineraryDay(Frozen):
+    """The plan for one calendar day."""
+
+    date: date
+    title: str
+    activities: tuple[Activity, ...]
+    weather: WeatherDay | None = None
+    notes: str = ""
+
+
+class Itinerary(Frozen):
+    """A day-by-day plan for exactly the requested dates."""
+
+    destination: str
+    days: tuple[ItineraryDay, ...]
+    summary: str = ""
+    tips: tuple[str, ...] = ()

@@ -1,0 +1,99 @@
+"""Settings, read once from the environment (and an optional ``.env``) by the composition root.
+
+Each SDK's own variable name is used where one exists (``SLACK_BOT_TOKEN``, ``DASHSCOPE_API_KEY``,
+``DINGTALK_OPENAPI_ENDPOINT`` ...); everything else is prefixed ``TOURGUIDE_``. Secrets are
+``SecretStr`` so they never show in ``repr`` or logs. Invalid values are reported all at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob of tourguide; defaults give a zero-configuration local run."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- where state lives
+    data_dir: Path = Field(default=Path(".tourguide"), validation_alias=_env("TOURGUIDE_DATA_DIR"))
+
+    # --- RocketMQ: empty endpoint = start/use the embedded broker
+    rocketmq_endpoint: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_ENDPOINT"))
+    rocketmq_access_key: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_ACCESS_KEY"))
+    rocketmq_secret_key: SecretStr = Field(
+        default=SecretStr(""), validation_alias=_env("TOURGUIDE_ROCKETMQ_SECRET_KEY")
+    )
+    rocketmq_namespace: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_NAMESPACE"))
+    embedded_broker_port: int = Field(default=8081, validation_alias=_env("TOURGUIDE_BROKER_PORT"))
+
+    # --- time zone used to resolve "下周三", "next weekend"
+    timezone: str = Field(default="Asia/Shanghai", validation_alias=_env("TOURGUIDE_TIMEZONE"))
+
+    # --- LLM providers (none configured = offline planner)
+    llm_provider: str = Field(default="auto", validation_alias=_env("TOURGUIDE_LLM_PROVIDER"))
+    dashscope_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("DASHSCOPE_API_KEY"))
+    dashscope_base_url: str = Field(
+        default="https://dashscope.aliyuncs.com/api/v1",
+        validation_alias=_env("DASHSCOPE_HTTP_BASE_URL", "TOURGUIDE_DASHSCOPE_BASE_URL"),
+    )
+    dashscope_model: str = Field(default="qwen-plus", validation_alias=_env("TOURGUIDE_DASHSCOPE_MODEL"))
+    bailian_weather_app_id: str = Field(default="", validation_alias=_env("TOURGUIDE_BAILIAN_WEATHER_APP_ID"))
+    bailian_travel_app_id: str = Field(default="", validation_alias=_env("TOURGUIDE_BAILIAN_TRAVEL_APP_ID"))
+    openai_base_url: str = Field(default="", validation_alias=_env("OPENAI_BASE_URL", "TOURGUIDE_OPENAI_BASE_URL"))
+    openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("OPENAI_API_KEY"))
+    openai_model: str = Field(default="qwen-plus", validation_alias=_env("TOURGUIDE_OPENAI_MODEL"))
+    llm_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_env("TOURGUIDE_LLM_TIMEOUT"))
+    llm_max_attempts: int = Field(default=4, ge=1, le=10, validation_alias=_env("TOURGUIDE_LLM_MAX_ATTEMPTS"))
+
+    # --- weather (empty = offline climate normals only)
+    weather_online: bool = Field(default=False, validation_alias=_env("TOURGUIDE_WEATHER_ONLINE"))
+    open_meteo_forecast_url: str = Field(
+        default="https://api.open-meteo.com/v1/forecast", validation_alias=_env("TOURGUIDE_OPEN_METEO_FORECAST_URL")
+    )
+    open_meteo_geocoding_url: str = Field(
+        default="https://geocoding-api.open-meteo.com/v1/search",
+        validation_alias=_env("TOURGUIDE_OPEN_METEO_GEOCODING_URL"),
+    )
+    open_meteo_climate_url: str = Field(
+        default="https://climate-api.open-meteo.com/v1/climate", validation_alias=_env("TOURGUIDE_OPEN_METEO_CLIMATE_URL")
+    )
+
+    # --- Slack
+    slack_bot_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_app_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_signing_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+
+    # --- DingTalk
+    dingtalk_client_id: str = Field(default="", validation_alias=_env("DINGTALK_CLIENT_ID"))
+    dingtalk_client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("DINGTALK_CLIENT_SECRET"))
+    dingtalk_openapi_endpoint: str = Field(
+        default="https://api.dingtalk.com", validation_alias=_env("DINGTALK_OPENAPI_ENDPOINT")
+    )
+    dingtalk_card_template_id: str = Field(default="", validation_alias=_env("DINGTALK_CARD_TEMPLATE_ID"))
+
+    # --- limits
+    max_request_chars: int = Field(default=2000, ge=1, validation_alias=_env("TOURGUIDE_MAX_REQUEST_CHARS"))
+    user_rate_per_minute: int = Field(default=6, ge=1, validation_alias=_env("TOURGUIDE_USER_RATE_PER_MINUTE"))
+    step_timeout_s: float = Field(default=180.0, gt=0, validation_alias=_env("TOURGUIDE_STEP_TIMEOUT"))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; raises ConfigError naming every invalid variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        bad = ", ".join(".".join(str(p) for p in err["loc"]) + f" ({err['msg']})" for err in exc.errors())
+        raise ConfigError(f"invalid settings: {bad}") from exc

@@ -1,0 +1,1 @@
+"""SQLite persistence (aiosqlite): sessions, conversation refs, inbound dedupe, reply outbox, traces."""
