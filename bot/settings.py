@@ -60,7 +60,8 @@ class Settings(BaseSettings):
     # --- weather (empty = offline climate normals only)
     weather_online: bool = Field(default=False, validation_alias=_env("TOURGUIDE_WEATHER_ONLINE"))
     open_meteo_forecast_url: str = Field(
-        default="https://api.open-meteo.com/v1/forecast", validation_alias=_env("TOURGUIDE_OPEN_METEO_FORECAST_URL")
+        default="https://api.open-meteo.com/v1/forecast",
+        validation_alias=_env("TOURGUIDE_OPEN_METEO_FORECAST_URL"),
     )
     open_meteo_geocoding_url: str = Field(
         default="https://geocoding-api.open-meteo.com/v1/search",

@@ -1,0 +1,96 @@
+"""The embedded broker process: a grpc.aio server over the engine, owned by ``async with``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+import grpc
+
+from bot.broker.config import BrokerConfig
+from bot.broker.engine import BrokerEngine
+from bot.broker.model import GroupInfo, TopicInfo
+from bot.broker.protocol import grpc_api
+from bot.broker.service import MessagingService
+from bot.broker.store import BrokerStore
+from bot.errors import BrokerError
+
+log = logging.getLogger("tourguide.broker")
+
+
+class EmbeddedBroker:
+    """A single-node RocketMQ 5 endpoint persisted to SQLite.
+
+    ``async with EmbeddedBroker(config) as broker:`` listens on ``broker.endpoint`` until the
+    block exits; port 0 picks a free port. Raises BrokerError when it cannot bind or load.
+    """
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self._store = BrokerStore(config.data_dir)
+        self.engine = BrokerEngine(config, self._store)
+        self._server: grpc.aio.Server | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+        self.port = config.port
+
+    @property
+    def endpoint(self) -> str:
+        """host:port for ClientConfiguration."""
+        return f"{self.config.host}:{self.port}"
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        await self._store.__aenter__()
+        try:
+            await self.engine.start()
+            self._server = grpc.aio.server(
+                options=[
+                    ("grpc.max_receive_message_length", -1),
+                    ("grpc.max_send_message_length", -1),
+                    ("grpc.so_reuseport", 0),
+                ]
+            )
+            grpc_api.add_MessagingServiceServicer_to_server(MessagingService(self.engine), self._server)
+            self.port = self._server.add_insecure_port(self.config.address)
+            if self.port == 0:
+                raise BrokerError(f"cannot listen on {self.config.address}")
+            await self._server.start()
+        except BaseException:
+            await self._store.__aexit__(None, None, None)
+            raise
+        self._housekeeping = asyncio.create_task(self._housekeep(), name="broker-housekeeping")
+        log.info("embedded RocketMQ broker listening on %s (data: %s)", self.endpoint, self.config.data_dir or "memory")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._housekeeping:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        if self._server:
+            await self._server.stop(grace=0.5)
+        await self._store.__aexit__(exc_type, exc, tb)
+        log.info("embedded broker on %s stopped", self.endpoint)
+
+    async def apply(
+        self, topics: list[TopicInfo], groups: list[GroupInfo], subscriptions: dict[str, list[str]]
+    ) -> None:
+        """Create or update topics and groups; ``subscriptions`` maps a group to the topics it reads."""
+        catalog = self.engine.catalog
+        for topic in topics:
+            await catalog.put_topic(topic)
+        for group in groups:
+            info = await catalog.put_group(group)
+            for name in subscriptions.get(group.name, []):
+                await catalog.queue(info, await catalog.topic((group.namespace, name)))
+
+    async def _housekeep(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.housekeeping_interval_s)
+            try:
+                await self.engine.housekeeping()
+            except Exception:
+                log.exception("broker housekeeping failed")
