@@ -68,7 +68,8 @@ class Settings(BaseSettings):
         validation_alias=_env("TOURGUIDE_OPEN_METEO_GEOCODING_URL"),
     )
     open_meteo_climate_url: str = Field(
-        default="https://climate-api.open-meteo.com/v1/climate", validation_alias=_env("TOURGUIDE_OPEN_METEO_CLIMATE_URL")
+        default="https://climate-api.open-meteo.com/v1/climate",
+        validation_alias=_env("TOURGUIDE_OPEN_METEO_CLIMATE_URL"),
     )
 
     # --- Slack

@@ -1,1 +1,9 @@
-"""bus package."""
+"""The RocketMQ bus: publish tasks and results, consume task topics, subscribe per-task lite topics.
+
+Only this package imports the official ``rocketmq`` client.
+"""
+
+from bot.bus.client import BusConfig, Envelope, Handler, Publisher
+from bot.bus.consumers import LiteSubscriber, TaskConsumer
+
+__all__ = ["BusConfig", "Envelope", "Handler", "LiteSubscriber", "Publisher", "TaskConsumer"]

@@ -1,0 +1,131 @@
+"""The RocketMQ bus: the only code that imports the official ``rocketmq`` client.
+
+The client (rocketmq-python-client 5.1.2) is thread based; this module bridges it into asyncio.
+Publishing uses ``send_async`` futures; consumers run our coroutine handlers on the event loop
+from the client's consumption threads and ack only after the handler returned. Workarounds for
+known 5.1.2 bugs are kept here, each marked ``5.1.2 workaround``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from rocketmq import ClientConfiguration, Credentials, Message, Producer
+
+from bot.errors import BusError
+
+log = logging.getLogger("tourguide.bus")
+
+
+@dataclass(frozen=True, slots=True)
+class BusConfig:
+    """Where RocketMQ is and how to sign in (empty keys = no authentication)."""
+
+    endpoint: str
+    access_key: str = ""
+    secret_key: str = ""
+    namespace: str = ""
+    request_timeout_s: float = 5.0
+
+    def client_configuration(self) -> Any:
+        """The official client's configuration object."""
+        credentials = Credentials(self.access_key, self.secret_key)
+        return ClientConfiguration(self.endpoint, credentials, self.namespace, int(self.request_timeout_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A received message, as handlers see it."""
+
+    topic: str
+    body: bytes
+    keys: tuple[str, ...]
+    tag: str
+    message_id: str
+    delivery_attempt: int
+    lite_topic: str = ""
+
+    @classmethod
+    def of(cls, message: Any) -> Envelope:
+        """Copy what we need out of a client Message."""
+        return cls(
+            topic=message.topic,
+            body=bytes(message.body or b""),
+            keys=tuple(sorted(message.keys or ())),
+            tag=message.tag or "",
+            message_id=message.message_id or "",
+            delivery_attempt=int(message.delivery_attempt or 1),
+            lite_topic=message.lite_topic or "",
+        )
+
+
+Handler = Callable[[Envelope], Coroutine[Any, Any, None]]
+
+
+class Publisher:
+    """Owns one Producer; ``async with Publisher(config, topics)``."""
+
+    def __init__(self, config: BusConfig, topics: Iterable[str]) -> None:
+        self._config = config
+        self._topics = tuple(topics)
+        self._producer: Any = None
+
+    async def __aenter__(self) -> Publisher:
+        producer = Producer(self._config.client_configuration(), self._topics)
+        try:
+            await asyncio.to_thread(producer.startup)
+        except Exception as exc:
+            raise BusError(f"cannot start producer on {self._config.endpoint}: {exc}") from exc
+        self._producer = producer
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._producer is not None:
+            await asyncio.to_thread(self._producer.shutdown)
+            self._producer = None
+
+    async def publish(
+        self,
+        topic: str,
+        body: bytes,
+        *,
+        keys: Iterable[str] = (),
+        tag: str | None = None,
+        lite_topic: str | None = None,
+        deliver_at: datetime | None = None,
+    ) -> str:
+        """Send one message and wait until the broker stored it; returns its message ID."""
+        if self._producer is None:
+            raise BusError("publisher is not started")
+        message = Message()
+        message.topic = topic
+        message.body = body
+        for key in keys:
+            message.keys = key
+        if tag:
+            message.tag = tag
+        if lite_topic:
+            message.lite_topic = lite_topic
+        if deliver_at is not None:
+            # 5.1.2 workaround: delivery_timestamp is put verbatim into Timestamp.seconds, so it must be
+            # epoch SECONDS although the docstring says milliseconds.
+            message.delivery_timestamp = int(deliver_at.timestamp())
+        try:
+            receipt = await asyncio.wrap_future(self._producer.send_async(message))
+        except Exception as exc:
+            raise BusError(f"send to {topic} failed: {exc}") from exc
+        return str(receipt.message_id)
+
+
+def now_ms() -> int:
+    """Epoch milliseconds (for latency figures)."""
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,155 @@
+"""Push consumers bridged into asyncio: task consumers and lite (per-task) result subscribers."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from types import TracebackType
+from typing import Any
+
+from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
+
+from bot.bus.client import BusConfig, Envelope, Handler
+from bot.errors import BusError
+
+log = logging.getLogger("tourguide.bus")
+
+
+class _Bridge(MessageListener):  # type: ignore[misc]
+    """Runs an async handler on the loop from a client consumption thread; SUCCESS acks."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, handler: Handler, timeout_s: float) -> None:
+        self._loop = loop
+        self._handler = handler
+        self._timeout_s = timeout_s
+
+    def consume(self, message: Any) -> Any:
+        envelope = Envelope.of(message)
+        try:
+            future = asyncio.run_coroutine_threadsafe(self._handler(envelope), self._loop)
+            future.result(self._timeout_s)
+        except concurrent.futures.TimeoutError:
+            log.warning("handler timed out after %.0fs: %s", self._timeout_s, envelope.message_id)
+            return ConsumeResult.FAILURE
+        except Exception as exc:
+            # FAILURE makes the client nack with the group's backoff; the broker dead-letters
+            # the message after the group's max attempts.
+            log.warning("handler failed (attempt %d): %s: %s", envelope.delivery_attempt, envelope.message_id, exc)
+            return ConsumeResult.FAILURE
+        return ConsumeResult.SUCCESS
+
+
+class TaskConsumer:
+    """Consumes one topic in a consumer group with at most ``max_in_flight`` handlers running.
+
+    ``async with TaskConsumer(config, topic, group, handler):`` consumes until the block exits.
+    A handler that raises is retried by the broker with backoff, then dead-lettered.
+    """
+
+    def __init__(
+        self,
+        config: BusConfig,
+        topic: str,
+        group: str,
+        handler: Handler,
+        *,
+        max_in_flight: int = 4,
+        handler_timeout_s: float = 300.0,
+        tag: str = "*",
+    ) -> None:
+        self._config = config
+        self._topic = topic
+        self._group = group
+        self._handler = handler
+        self._max_in_flight = max_in_flight
+        self._timeout_s = handler_timeout_s
+        self._tag = tag
+        self._consumer: Any = None
+
+    async def __aenter__(self) -> TaskConsumer:
+        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
+        consumer = PushConsumer(
+            self._config.client_configuration(),
+            self._group,
+            bridge,
+            {self._topic: FilterExpression(self._tag)},
+            # A small cache keeps un-started work in the broker, where another worker can take it.
+            max_cache_message_count=self._max_in_flight * 2,
+            consumption_thread_count=self._max_in_flight,
+        )
+        await _start(consumer, f"consumer {self._group} on {self._topic}")
+        self._consumer = consumer
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._consumer is not None:
+            await asyncio.to_thread(self._consumer.shutdown)
+            self._consumer = None
+
+
+class LiteSubscriber:
+    """A LitePushConsumer on a LITE parent topic: receives only the lite topics it subscribed.
+
+    The Supervisor subscribes each task's lite topic (the task ID) and unsubscribes when done.
+    """
+
+    def __init__(
+        self, config: BusConfig, bind_topic: str, group: str, handler: Handler, *, handler_timeout_s: float = 60.0
+    ) -> None:
+        self._config = config
+        self._bind_topic = bind_topic
+        self._group = group
+        self._handler = handler
+        self._timeout_s = handler_timeout_s
+        self._consumer: Any = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> LiteSubscriber:
+        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
+        consumer = LitePushConsumer(self._config.client_configuration(), self._group, self._bind_topic, bridge)
+        await _start(consumer, f"lite consumer {self._group} on {self._bind_topic}")
+        self._consumer = consumer
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._consumer is not None:
+            await asyncio.to_thread(self._consumer.shutdown)
+            self._consumer = None
+
+    async def subscribe(self, lite_topic: str) -> None:
+        """Start receiving a lite topic, including anything already published to it."""
+        async with self._lock:
+            await asyncio.to_thread(self._subscribe_blocking, lite_topic)
+
+    def _subscribe_blocking(self, lite_topic: str) -> None:
+        try:
+            self._consumer.subscribe_lite(lite_topic)
+            # 5.1.2 workaround: subscribe_lite() sends the name split into single characters
+            # (PARTIAL_ADD ["t","a","s","k",...]); a COMPLETE_ADD of the local set repairs it at once
+            # instead of at the next 30 s sync.
+            self._consumer.subscribe_lite_all()
+        except Exception as exc:
+            raise BusError(f"cannot subscribe lite topic {lite_topic}: {exc}") from exc
+
+    async def unsubscribe(self, lite_topic: str) -> None:
+        """Stop receiving a lite topic."""
+        async with self._lock:
+            try:
+                await asyncio.to_thread(self._consumer.unsubscribe_lite, lite_topic)
+            except Exception as exc:
+                raise BusError(f"cannot unsubscribe lite topic {lite_topic}: {exc}") from exc
+
+
+async def _start(consumer: Any, what: str) -> None:
+    # Push consumers block in startup() until the broker's settings arrive (at most 10 s).
+    # 5.1.2 note: with metrics off, the push consumer's telemetry reader stops after the first
+    # settings reply (reset_metric on a None meter); consumption is unaffected, so nothing to do.
+    try:
+        await asyncio.to_thread(consumer.startup)
+    except Exception as exc:
+        raise BusError(f"cannot start {what}: {exc}") from exc

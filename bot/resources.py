@@ -1,0 +1,76 @@
+"""The one declarative list of RocketMQ resources: topics, consumer groups and who reads what.
+
+The same list provisions the embedded broker (``tourguide topics apply``), prints ``mqadmin``
+commands for a self-hosted Apache RocketMQ 5.5+ cluster, and documents what to create on ApsaraMQ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+WEATHER_TASK_TOPIC = "WeatherAgentTask"
+TRAVEL_TASK_TOPIC = "TravelAgentTask"
+RESPONSE_TOPIC = "WorkerAgentResponse"
+WEATHER_GROUP = "WeatherAgentTaskConsumerGroup"
+TRAVEL_GROUP = "TravelAgentTaskConsumerGroup"
+RESPONSE_GROUP = "WorkerAgentResponseConsumerGroup"
+
+TopicKind = Literal["NORMAL", "FIFO", "DELAY", "LITE"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic to create; ``lite_ttl_minutes`` applies to LITE topics (-1 = never expire)."""
+
+    name: str
+    kind: TopicKind
+    lite_ttl_minutes: int = -1
+    queues: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A consumer group and its retry policy; lite groups name their bind topic."""
+
+    name: str
+    reads: str  # the topic its consumers subscribe to
+    max_attempts: int = 16
+    backoff_s: tuple[float, ...] = (1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800)
+    fifo: bool = False
+    lite: bool = False
+    lite_quota: int = 2000
+
+
+# Task topics stay NORMAL (concurrent workers); a result lite topic lives 12 h after its last message,
+# long enough for a supervisor restart to collect results it missed.
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(WEATHER_TASK_TOPIC, "NORMAL"),
+    TopicSpec(TRAVEL_TASK_TOPIC, "NORMAL"),
+    TopicSpec(RESPONSE_TOPIC, "LITE", lite_ttl_minutes=720, queues=1),
+)
+
+GROUPS: tuple[GroupSpec, ...] = (
+    GroupSpec(WEATHER_GROUP, reads=WEATHER_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
+    GroupSpec(TRAVEL_GROUP, reads=TRAVEL_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
+    GroupSpec(RESPONSE_GROUP, reads=RESPONSE_TOPIC, lite=True, max_attempts=16, backoff_s=(1, 2, 5, 10, 30)),
+)
+
+
+def mqadmin_commands(cluster: str = "DefaultCluster", namespace: str = "") -> list[str]:
+    """Shell commands that create the same resources on a self-hosted RocketMQ 5.5+ cluster."""
+    prefix = f"{namespace}%" if namespace else ""
+    lines = []
+    for t in TOPICS:
+        attrs = f"+message.type={t.kind}"
+        if t.kind == "LITE":
+            attrs += f",+lite.topic.expiration={t.lite_ttl_minutes}"
+        lines.append(f"mqadmin updateTopic -c {cluster} -t {prefix}{t.name} -r {t.queues} -w {t.queues} -a {attrs}")
+    for g in GROUPS:
+        line = f"mqadmin updateSubGroup -c {cluster} -g {prefix}{g.name} -r {g.max_attempts - 1}"
+        if g.fifo:
+            line += " -o true"
+        if g.lite:
+            line += f" --attributes +lite.bind.topic={prefix}{g.reads},+lite.sub.client.quota={g.lite_quota}"
+        lines.append(line)
+    return lines
