@@ -1,0 +1,604 @@
+"""A local Slack stand-in speaking the real wire protocols on 127.0.0.1 (port 0).
+
+``FakeSlack`` serves, in the caller's event loop (slack-sdk's async clients never block it):
+
+* the Web API at ``api_url`` (``http://127.0.0.1:PORT/api/``): form or JSON bodies, ``Bearer`` tokens
+  (``xoxb-`` for the Web API, ``xapp-`` for ``apps.connections.open``), ``{"ok": false, "error"}`` on
+  errors and 429 + ``Retry-After`` when ``post_interval`` is exceeded per channel;
+* Socket Mode at ``/link/?ticket=``: ``hello`` on connect, envelopes pushed by the test, acks recorded;
+* ``response_url`` sinks at ``/commands/{team}/{id}/{token}`` (5 uses, 30 minutes);
+* ``http``, a driver that signs Events API and slash-command requests for an app's ``/slack/events``.
+
+Pointing the real SDKs at it::
+
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)  # trailing "/" matters
+    app = AsyncApp(client=client, signing_secret=slack.signing_secret)
+    handler = AsyncSocketModeHandler(app, slack.app_token)  # reuses app.client for apps.connections.open
+    await handler.connect_async()   # not start_async(): that one sleeps forever
+    ...
+    await handler.close_async()     # closes the socket, its aiohttp session and its tasks
+
+Quirk: events_api envelopes carry ``retry_attempt: 0`` on the first delivery, like real Slack, so Bolt
+sets ``x-slack-retry-num: "0"``: a "drop retries" middleware must test ``> 0``, not presence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+JsonDict = dict[str, Any]
+_JSON_PARAMS = ("blocks", "attachments", "metadata", "loading_messages", "chunks")
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL_SECONDS = 30 * 60
+
+
+class SlackApiError(Exception):
+    """Raised inside a Web API method to answer ``{"ok": false, "error": <code>}``."""
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Web API request as received, with the answer the fake gave."""
+
+    method: str
+    token: str | None
+    params: JsonDict
+    response: JsonDict
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class PostedMessage:
+    """A message the app posted or updated through the Web API."""
+
+    channel: str
+    ts: str
+    text: str
+    thread_ts: str | None
+    blocks: list[JsonDict] | None
+    params: JsonDict
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A Socket Mode envelope the fake pushed to the app."""
+
+    envelope_id: str
+    type: str
+    payload: JsonDict
+    retry_attempt: int = 0
+    retry_reason: str = ""
+    accepts_response_payload: bool = False
+    at: float = field(default_factory=time.monotonic)
+
+    def to_wire(self) -> JsonDict:
+        """The JSON frame as Slack sends it (retry fields on events_api only)."""
+        frame: JsonDict = {
+            "envelope_id": self.envelope_id,
+            "type": self.type,
+            "payload": self.payload,
+            "accepts_response_payload": self.accepts_response_payload,
+        }
+        if self.type == "events_api":
+            frame |= {"retry_attempt": self.retry_attempt, "retry_reason": self.retry_reason}
+        return frame
+
+
+@dataclass(frozen=True)
+class SocketAck:
+    """An ack the app sent back over Socket Mode; ``payload`` only if ``ack(...)`` carried one."""
+
+    envelope_id: str
+    payload: JsonDict | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class ResponseUrlPost:
+    """One POST to a ``response_url``, with the HTTP status the fake answered."""
+
+    url: str
+    body: JsonDict
+    status: int
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """An HTTP-mode request body with the headers Slack would send."""
+
+    body: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HttpDelivery:
+    """The app's answer to a delivered HTTP-mode request."""
+
+    status: int
+    body: str
+    elapsed: float
+
+    def json(self) -> Any:
+        """The answer body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class SlackHttpDriver:
+    """Builds and posts signed HTTP-mode requests (v0 HMAC-SHA256 over ``v0:{ts}:{body}``)."""
+
+    def __init__(self, signing_secret: str) -> None:
+        self._secret = signing_secret.encode()
+
+    def sign(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        age: float = 0.0,
+        bad_signature: bool = False,
+        retry_num: int | None = None,
+        retry_reason: str | None = None,
+    ) -> SignedRequest:
+        """Sign ``body``; ``age`` backdates the timestamp (Bolt rejects > 300 s)."""
+        timestamp = str(int(time.time() - age))
+        digest = hmac.new(self._secret, f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+        if bad_signature:
+            digest = digest[::-1]
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": f"v0={digest}",
+        }
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
+        return SignedRequest(body=body, headers=headers)
+
+    async def post(self, url: str, request: SignedRequest, timeout: float = 5.0) -> HttpDelivery:  # noqa: ASYNC109 - a per-call deadline is the API
+        """POST ``request`` to the app's URL and return its status, body and response time."""
+        started = time.monotonic()
+        client_timeout = aiohttp.ClientTimeout(total=timeout)
+        async with (
+            aiohttp.ClientSession(timeout=client_timeout) as session,
+            session.post(url, data=request.body.encode(), headers=request.headers) as response,
+        ):
+            text = await response.text()
+        return HttpDelivery(status=response.status, body=text, elapsed=time.monotonic() - started)
+
+
+class FakeSlack:
+    """Slack Web API + Socket Mode + response_url stand-in; use as ``async with FakeSlack() as slack``."""
+
+    def __init__(
+        self,
+        *,
+        bot_token: str = "xoxb-fake-bot-token",
+        app_token: str = "xapp-fake-app-token",
+        signing_secret: str = "fake-signing-secret",
+        team_id: str = "T0FAKE",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0FAKE",
+        post_interval: float | None = None,
+    ) -> None:
+        self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
+        self.team_id, self.bot_user_id, self.bot_id, self.app_id = team_id, bot_user_id, bot_id, app_id
+        self.post_interval = post_interval
+        self.http = SlackHttpDriver(signing_secret)
+        self.calls: list[ApiCall] = []
+        self.posted_messages: list[PostedMessage] = []
+        self.updated_messages: list[PostedMessage] = []
+        self.envelopes: list[Envelope] = []
+        self.acks: list[SocketAck] = []
+        self.response_url_posts: list[ResponseUrlPost] = []
+        self._messages: dict[tuple[str, str], JsonDict] = {}
+        self._last_post: dict[str, float] = {}
+        self._injected: dict[str, list[tuple[int, JsonDict, dict[str, str]]]] = {}
+        self._response_urls: dict[str, float] = {}
+        self._tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self.connection_count = 0
+        self._ts_seq = itertools.count(1)
+        self._ts_base = int(time.time())
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/link/", self._link)
+        app.router.add_post("/commands/{team}/{id}/{token}", self._response_url)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        """Web API base URL for ``AsyncWebClient(base_url=...)``; ends with ``/``."""
+        return f"{self.base_url}/api/"
+
+    @property
+    def connected(self) -> bool:
+        """Whether a Socket Mode client is connected."""
+        return bool(self._sockets)
+
+    # -- waiting and lookups -----------------------------------------------------------------------
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a per-call deadline is the API
+        """Poll ``predicate`` until true; raises ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout}s")
+            await asyncio.sleep(0.01)
+
+    async def wait_connected(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - a per-call deadline is the API
+        """Wait until a Socket Mode client has connected (and received ``hello``)."""
+        await self.wait_for(lambda: self.connected, timeout)
+
+    async def wait_for_ack(self, envelope: Envelope, timeout: float = 3.0) -> SocketAck:  # noqa: ASYNC109 - a per-call deadline is the API
+        """Wait for the ack of ``envelope`` (Slack's window is 3 s); raises ``TimeoutError``."""
+        await self.wait_for(lambda: self.ack_for(envelope) is not None, timeout)
+        ack = self.ack_for(envelope)
+        assert ack is not None
+        return ack
+
+    def ack_for(self, envelope: Envelope) -> SocketAck | None:
+        """The first ack received for ``envelope``, if any."""
+        return next((a for a in self.acks if a.envelope_id == envelope.envelope_id), None)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """Every recorded call to the Web API ``method`` (e.g. ``"chat.postMessage"``)."""
+        return [c for c in self.calls if c.method == method]
+
+    def inject_error(
+        self, method: str, error: str = "ratelimited", *, status: int = 200, retry_after: int | None = None
+    ) -> None:
+        """Make the next call to ``method`` fail with ``error`` (status 429 adds ``Retry-After``)."""
+        headers = {"Retry-After": str(retry_after or 1)} if status == 429 else {}
+        self._injected.setdefault(method, []).append((status, {"ok": False, "error": error}, headers))
+
+    def new_ts(self) -> str:
+        """A unique, increasing message ts such as ``1732350000.000100``."""
+        n = next(self._ts_seq)
+        return f"{self._ts_base + n // 10_000}.{(n % 10_000) * 100:06d}"
+
+    def new_response_url(self) -> str:
+        """Register a fresh ``response_url`` pointing at this fake."""
+        path = f"/commands/{self.team_id}/{uuid.uuid4().int % 10**12}/{uuid.uuid4().hex}"
+        self._response_urls[path] = time.monotonic()
+        return self.base_url + path
+
+    # -- payload builders --------------------------------------------------------------------------
+
+    def app_mention(
+        self, text: str, *, channel: str = "C0CHANNEL", user: str = "U0USER", thread_ts: str | None = None
+    ) -> JsonDict:
+        """An ``app_mention`` event whose text starts with ``<@bot_user_id>``."""
+        event = self._message_like("app_mention", f"<@{self.bot_user_id}> {text}", channel, user)
+        return event | ({"thread_ts": thread_ts} if thread_ts else {})
+
+    def im_message(self, text: str, *, channel: str = "D0DM", user: str = "U0USER") -> JsonDict:
+        """A ``message`` event in a DM (``channel_type: im``), as ``message.im`` delivers it."""
+        return self._message_like("message", text, channel, user) | {"channel_type": "im"}
+
+    def _message_like(self, type_: str, text: str, channel: str, user: str) -> JsonDict:
+        ts = self.new_ts()
+        return {
+            "type": type_, "user": user, "text": text, "ts": ts, "channel": channel, "team": self.team_id,
+            "client_msg_id": str(uuid.uuid4()), "event_ts": ts,
+        }  # fmt: skip
+
+    def event_callback(self, event: JsonDict, *, event_id: str | None = None) -> JsonDict:
+        """The Events API ``event_callback`` body wrapping ``event``."""
+        return {
+            "token": "fake-verification-token", "team_id": self.team_id, "api_app_id": self.app_id,
+            "event": event, "type": "event_callback", "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()), "is_ext_shared_channel": False,
+            "authorizations": [{
+                "enterprise_id": None, "team_id": self.team_id, "user_id": self.bot_user_id,
+                "is_bot": True, "is_enterprise_install": False,
+            }],
+        }  # fmt: skip
+
+    def slash_command(
+        self, command: str, text: str = "", *, channel_id: str = "C0CHANNEL", user_id: str = "U0USER"
+    ) -> dict[str, str]:
+        """A slash-command payload with a fresh ``response_url`` and ``trigger_id``."""
+        return {
+            "token": "fake-verification-token", "team_id": self.team_id, "team_domain": "fake",
+            "channel_id": channel_id, "channel_name": "general", "user_id": user_id, "user_name": "traveller",
+            "command": command, "text": text, "api_app_id": self.app_id, "is_enterprise_install": "false",
+            "response_url": self.new_response_url(), "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
+        }  # fmt: skip
+
+    # -- Socket Mode -------------------------------------------------------------------------------
+
+    async def send_envelope(
+        self,
+        type_: str,
+        payload: JsonDict,
+        *,
+        retry_attempt: int = 0,
+        retry_reason: str = "",
+        accepts_response_payload: bool = False,
+    ) -> Envelope:
+        """Push an envelope to the newest connection (waits up to 5 s for one) and return it."""
+        await self.wait_connected()
+        envelope = Envelope(str(uuid.uuid4()), type_, payload, retry_attempt, retry_reason, accepts_response_payload)
+        self.envelopes.append(envelope)
+        await self._sockets[-1].send_json(envelope.to_wire())
+        return envelope
+
+    async def push_event(self, event: JsonDict, *, event_id: str | None = None) -> Envelope:
+        """Push an ``events_api`` envelope carrying ``event`` (message-like events join the history)."""
+        if "ts" in event and "channel" in event:
+            self._messages[(event["channel"], event["ts"])] = event
+        return await self.send_envelope("events_api", self.event_callback(event, event_id=event_id))
+
+    async def redeliver(self, envelope: Envelope, reason: str = "timeout") -> Envelope:
+        """Push ``envelope``'s payload again with ``retry_attempt + 1`` and a new envelope id."""
+        return await self.send_envelope(
+            envelope.type, envelope.payload, retry_attempt=envelope.retry_attempt + 1, retry_reason=reason
+        )
+
+    async def push_slash_command(self, command: str, text: str = "", **kwargs: str) -> Envelope:
+        """Push a ``slash_commands`` envelope (see ``slash_command`` for keyword arguments)."""
+        payload = self.slash_command(command, text, **kwargs)
+        return await self.send_envelope("slash_commands", payload, accepts_response_payload=True)
+
+    async def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Send a ``disconnect`` frame; the client should reopen via ``apps.connections.open``."""
+        await self.wait_connected()
+        frame = {"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}}
+        await self._sockets[-1].send_json(frame)
+
+    async def close_sockets(self) -> None:
+        """Close every Socket Mode connection abruptly (as a network drop would)."""
+        for ws in list(self._sockets):
+            await ws.close(code=1011)
+
+    async def _link(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:
+            return web.Response(status=401, text="invalid ticket")
+        self._tickets.discard(ticket)
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        self.connection_count += 1
+        await ws.send_json({
+            "type": "hello", "num_connections": len(self._sockets),
+            "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
+            "connection_info": {"app_id": self.app_id},
+        })  # fmt: skip
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    frame = json.loads(msg.data)
+                    self.acks.append(SocketAck(frame.get("envelope_id", ""), frame.get("payload")))
+        finally:
+            self._sockets.remove(ws)
+        return ws
+
+    # -- Web API -----------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _read_params(request)
+        token = _bearer(request) or params.pop("token", None)
+        status, body, headers = self._answer(method, token, params)
+        self.calls.append(ApiCall(method, token, params, body))
+        return web.json_response(body, status=status, headers=headers)
+
+    def _answer(self, method: str, token: str | None, params: JsonDict) -> tuple[int, JsonDict, dict[str, str]]:
+        if self._injected.get(method):
+            return self._injected[method].pop(0)
+        handler = self._methods().get(method)
+        try:
+            if handler is None:
+                raise SlackApiError("unknown_method")
+            self._check_token(method, token)
+            if method == "chat.postMessage" and self._too_fast(params.get("channel", "")):
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+            return 200, {"ok": True, **handler(params)}, {}
+        except SlackApiError as exc:
+            return 200, {"ok": False, "error": str(exc)}, {}
+
+    def _methods(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
+        return {
+            "auth.test": self._auth_test, "apps.connections.open": self._connections_open,
+            "chat.postMessage": self._post_message, "chat.update": self._update,
+            "chat.postEphemeral": lambda p: {"message_ts": self.new_ts()},
+            "conversations.replies": self._replies, "users.info": self._users_info,
+            "assistant.threads.setStatus": lambda p: {},
+            "chat.startStream": self._start_stream, "chat.appendStream": self._stream_step,
+            "chat.stopStream": self._stream_step,
+        }  # fmt: skip
+
+    def _check_token(self, method: str, token: str | None) -> None:
+        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not token:
+            raise SlackApiError("not_authed")
+        if token.startswith("xapp-") != wanted.startswith("xapp-"):
+            raise SlackApiError("not_allowed_token_type")
+        if token != wanted:
+            raise SlackApiError("invalid_auth")
+
+    def _too_fast(self, channel: str) -> bool:
+        now, last = time.monotonic(), self._last_post.get(channel)
+        if self.post_interval is not None and last is not None and now - last < self.post_interval:
+            return True
+        self._last_post[channel] = now
+        return False
+
+    def _auth_test(self, params: JsonDict) -> JsonDict:
+        return {
+            "url": "https://fake.slack.com/", "team": "Fake Team", "user": "tourguide",
+            "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }  # fmt: skip
+
+    def _connections_open(self, params: JsonDict) -> JsonDict:
+        ticket = uuid.uuid4().hex
+        self._tickets.add(ticket)
+        ws_base = self.base_url.replace("http://", "ws://", 1)
+        return {"url": f"{ws_base}/link/?{urlencode({'ticket': ticket, 'app_id': self.app_id})}"}
+
+    def _post_message(self, params: JsonDict) -> JsonDict:
+        channel = _require(params, "channel", "channel_not_found")
+        _check_content(params)
+        message = self._bot_message(params, self.new_ts())
+        self._messages[(channel, message["ts"])] = message
+        self.posted_messages.append(_posted(channel, message, params))
+        return {"channel": channel, "ts": message["ts"], "message": message}
+
+    def _update(self, params: JsonDict) -> JsonDict:
+        channel = _require(params, "channel", "channel_not_found")
+        old = self._messages.get((channel, _require(params, "ts", "message_not_found")))
+        if old is None:
+            raise SlackApiError("message_not_found")
+        _check_content(params)
+        message = old | self._bot_message(params, old["ts"]) | {"edited": {"user": self.bot_user_id}}
+        self._messages[(channel, old["ts"])] = message
+        self.updated_messages.append(_posted(channel, message, params))
+        return {"channel": channel, "ts": old["ts"], "text": message["text"], "message": message}
+
+    def _bot_message(self, params: JsonDict, ts: str) -> JsonDict:
+        message: JsonDict = {
+            "type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "team": self.team_id,
+            "text": params.get("text") or params.get("markdown_text") or "", "ts": ts,
+        }  # fmt: skip
+        for key in ("thread_ts", "blocks", "attachments", "metadata"):
+            if params.get(key):
+                message[key] = params[key]
+        return message
+
+    def _replies(self, params: JsonDict) -> JsonDict:
+        channel, ts = params.get("channel", ""), params.get("ts", "")
+        thread = [m for (c, t), m in self._messages.items() if c == channel and ts in (t, m.get("thread_ts"))]
+        if not thread:
+            raise SlackApiError("thread_not_found")
+        return {"messages": sorted(thread, key=lambda m: float(m["ts"])), "has_more": False}
+
+    def _users_info(self, params: JsonDict) -> JsonDict:
+        user_id = _require(params, "user", "user_not_found")
+        profile = {"display_name": f"user-{user_id}", "real_name": f"User {user_id}"}
+        return {"user": {
+            "id": user_id, "team_id": self.team_id, "name": profile["display_name"],
+            "real_name": profile["real_name"], "tz": "Asia/Shanghai", "is_bot": False, "profile": profile,
+        }}  # fmt: skip
+
+    def _start_stream(self, params: JsonDict) -> JsonDict:
+        _require(params, "thread_ts", "invalid_arguments")
+        return self._post_message(params | {"text": params.get("markdown_text") or " "})
+
+    def _stream_step(self, params: JsonDict) -> JsonDict:
+        channel = _require(params, "channel", "channel_not_found")
+        if (channel, params.get("ts", "")) not in self._messages:
+            raise SlackApiError("message_not_found")
+        return {"channel": channel, "ts": params["ts"]}
+
+    # -- response_url ------------------------------------------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        created = self._response_urls.get(request.path)
+        uses = sum(1 for p in self.response_url_posts if p.url.endswith(request.path) and p.status == 200)
+        status, text = 200, "ok"
+        if created is None or time.monotonic() - created > RESPONSE_URL_TTL_SECONDS:
+            status, text = 404, "expired_url"
+        elif uses >= RESPONSE_URL_MAX_USES:
+            status, text = 404, "used_url"
+        body = await request.json()
+        self.response_url_posts.append(ResponseUrlPost(self.base_url + request.path, body, status))
+        return web.Response(status=status, text=text)
+
+    # -- HTTP mode ---------------------------------------------------------------------------------
+
+    def event_request(self, event: JsonDict, *, event_id: str | None = None, **sign: Any) -> SignedRequest:
+        """A signed JSON ``event_callback`` request; ``sign`` goes to ``SlackHttpDriver.sign``."""
+        body = json.dumps(self.event_callback(event, event_id=event_id))
+        return self.http.sign(body, "application/json", **sign)
+
+    def slash_command_request(self, command: str, text: str = "", **sign: Any) -> SignedRequest:
+        """A signed form-encoded slash-command request; ``sign`` goes to ``SlackHttpDriver.sign``."""
+        body = urlencode(self.slash_command(command, text))
+        return self.http.sign(body, "application/x-www-form-urlencoded", **sign)
+
+
+def _bearer(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Bearer "):
+        return None
+    return auth.removeprefix("Bearer ").strip() or None
+
+
+async def _read_params(request: web.Request) -> JsonDict:
+    params: JsonDict = dict(request.query)
+    if request.content_type == "application/json":
+        params |= await request.json()
+    elif request.can_read_body:
+        params |= {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    for key in _JSON_PARAMS:
+        if isinstance(params.get(key), str) and params[key][:1] in "[{":
+            params[key] = json.loads(params[key])
+    return params
+
+
+def _require(params: JsonDict, key: str, error: str) -> str:
+    value = params.get(key)
+    if not value:
+        raise SlackApiError(error)
+    return str(value)
+
+
+def _check_content(params: JsonDict) -> None:
+    """Slack's message limits: some text, ≤ 50 blocks, section text ≤ 3000, text ≤ 40 000 chars."""
+    text, blocks = params.get("text") or params.get("markdown_text"), params.get("blocks")
+    if not text and not blocks and not params.get("attachments"):
+        raise SlackApiError("no_text")
+    if text and len(text) > 40_000:
+        raise SlackApiError("msg_too_long")
+    if blocks and (len(blocks) > 50 or any(len(_section_text(b)) > 3000 for b in blocks)):
+        raise SlackApiError("invalid_blocks")
+
+
+def _section_text(block: JsonDict) -> str:
+    text = block.get("text") if block.get("type") == "section" else None
+    return str(text.get("text", "")) if isinstance(text, dict) else ""
+
+
+def _posted(channel: str, message: JsonDict, params: JsonDict) -> PostedMessage:
+    return PostedMessage(
+        channel, message["ts"], message["text"], message.get("thread_ts"), message.get("blocks"), params
+    )
