@@ -1,0 +1,59 @@
+"""Place aliases ("杭州", "Hangzhou", "hang zhou") mapped to one canonical place name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _is_word_char(char: str) -> bool:
+    # CJK characters are alphanumeric to Python, but "去Kyoto玩" must still find "Kyoto".
+    return char.isalnum() and not _CJK.match(char)
+
+
+class AliasIndex:
+    """Finds known places in free text; the knowledge base feeds it with its aliases.
+
+    Matching is case-insensitive. Latin aliases must stand on word boundaries ("Nice" is not found
+    in "nicer"); CJK aliases match as plain substrings. Canonical names are aliases of themselves.
+    """
+
+    def __init__(self, aliases: Mapping[str, str]) -> None:
+        table = {canonical.casefold(): canonical for canonical in aliases.values()}
+        table.update({alias.casefold(): canonical for alias, canonical in aliases.items()})
+        table.pop("", None)
+        # Longest first, so the first length that matches is the answer.
+        self._aliases = sorted(table.items(), key=lambda item: (-len(item[0]), item[0]))
+
+    def find_in(self, text: str) -> str | None:
+        """Canonical name of the longest alias in `text` (the earliest one on a tie), or None."""
+        folded = text.casefold()
+        best: tuple[int, str] | None = None
+        best_length = 0
+        for alias, canonical in self._aliases:
+            if len(alias) < best_length:
+                break
+            position = self._position(folded, alias)
+            if position is not None and (best is None or position < best[0]):
+                best, best_length = (position, canonical), len(alias)
+        return best[1] if best else None
+
+    @staticmethod
+    def _position(text: str, alias: str) -> int | None:
+        if _CJK.search(alias):
+            found = text.find(alias)
+            return found if found >= 0 else None
+        start = text.find(alias)
+        while start >= 0:
+            before = text[start - 1] if start > 0 else " "
+            after = text[start + len(alias)] if start + len(alias) < len(text) else " "
+            if not _is_word_char(before) and not _is_word_char(after):
+                return start
+            start = text.find(alias, start + 1)
+        return None
+
+    def __len__(self) -> int:
+        """Number of distinct aliases, canonical names included."""
+        return len(self._aliases)
