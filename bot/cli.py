@@ -1,11 +1,130 @@
-"""The ``tourguide`` command line: the only place (with the app builder) that wires things up."""
+"""The ``tourguide`` command line: parses options, configures logging, hands over to the app builder."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
 import click
 
+from bot.errors import TourGuideError
+from bot.logs import configure
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _run(coro: Coroutine[Any, Any, int | None]) -> None:
+    try:
+        code = asyncio.run(coro)
+    except TourGuideError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code or 0)
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGTERM or SIGINT (Ctrl-C)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tourguide")
-def main() -> None:
-    """tourguide: an AI tour-guide chat bot whose agents talk over RocketMQ 5."""
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+def main(log_level: str, log_json: bool) -> None:
+    """tourguide: an AI tour-guide chat bot whose agents talk over RocketMQ 5.
+
+    With no configuration everything runs locally: an embedded RocketMQ broker, an offline
+    planner and offline weather. Set DASHSCOPE_API_KEY / OPENAI_BASE_URL for an LLM,
+    TOURGUIDE_WEATHER_ONLINE=1 for live forecasts, TOURGUIDE_ROCKETMQ_ENDPOINT for a real cluster.
+    """
+    configure(log_level, json_lines=log_json)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8081, show_default=True, type=int, help="gRPC port (0 = any free port).")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Data directory for the SQLite store [default: $TOURGUIDE_DATA_DIR/broker].")
+@click.option("--auto-create", is_flag=True, help="Create unknown topics and groups on first use (dev mode).")
+@click.option("--lenient", is_flag=True, help="Do not enforce the proxy's batch / invisible-time limits.")
+@click.option("--auth", "auth_pairs", multiple=True, metavar="AK:SK",
+              help="Require this access key / secret key (repeatable); off when not given.")
+def broker(host: str, port: int, data_dir: Path | None, auto_create: bool, lenient: bool,
+           auth_pairs: tuple[str, ...]) -> None:
+    """Run the embedded RocketMQ 5 broker in the foreground (Ctrl-C or SIGTERM stops it).
+
+    The project's topics and groups (see `tourguide topics list`) are created at start.
+    """
+    from bot.app import run_broker
+
+    _run(run_broker(host, port, data_dir, auto_create=auto_create, strict=not lenient, auth_pairs=auth_pairs))
+
+
+@main.group()
+def topics() -> None:
+    """The project's RocketMQ topics and consumer groups."""
+
+
+@topics.command("list")
+def topics_list() -> None:
+    """Show the declared topics and groups."""
+    from bot.resources import GROUPS, TOPICS
+
+    for t in TOPICS:
+        ttl = f" lite TTL {t.lite_ttl_minutes} min" if t.kind == "LITE" else ""
+        click.echo(f"topic  {t.name:<34} {t.kind:<6} queues={t.queues}{ttl}")
+    for g in GROUPS:
+        mode = "LITE_SELECTIVE" if g.lite else ("FIFO" if g.fifo else "concurrent")
+        click.echo(f"group  {g.name:<34} reads {g.reads} ({mode}, max attempts {g.max_attempts})")
+
+
+@topics.command("apply")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+              help="Embedded broker data directory [default: $TOURGUIDE_DATA_DIR/broker].")
+def topics_apply(data_dir: Path | None) -> None:
+    """Create or update the declared topics and groups in the embedded broker's store.
+
+    Run it while the broker is stopped (the broker also applies them itself at start).
+    """
+    from bot.app import apply_topics
+
+    _run(apply_topics(data_dir))
+
+
+@topics.command("mqadmin")
+@click.option("--cluster", default="DefaultCluster", show_default=True)
+@click.option("--namespace", default="")
+def topics_mqadmin(cluster: str, namespace: str) -> None:
+    """Print mqadmin commands that create the same resources on Apache RocketMQ 5.5+."""
+    from bot.resources import mqadmin_commands
+
+    for line in mqadmin_commands(cluster, namespace):
+        click.echo(line)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: print figures measured on this machine."""
+
+
+@bench.command("broker")
+@click.option("--messages", default=3000, show_default=True, help="Messages for the throughput run.")
+@click.option("--lite-topics", default=10_000, show_default=True, help="Lite topics for the scale run.")
+def bench_broker(messages: int, lite_topics: int) -> None:
+    """Official client against the embedded broker: throughput, latency, lite-topic scale."""
+    from bot.benchmarks.broker import run
+
+    _run(run(messages, lite_topics))

@@ -71,6 +71,17 @@ class Catalog:
                 queue.group = group
         return group
 
+    async def apply(
+        self, topics: list[TopicInfo], groups: list[GroupInfo], subscriptions: dict[str, list[str]]
+    ) -> None:
+        """Create or update topics and groups; ``subscriptions`` maps a group to the topics it reads."""
+        for topic in topics:
+            await self.put_topic(topic)
+        for group in groups:
+            info = await self.put_group(group)
+            for name in subscriptions.get(group.name, []):
+                await self.queue(info, await self.topic((group.namespace, name)))
+
     async def topic(self, key: Key, *, create: TopicType | None = None) -> TopicInfo:
         """A topic; auto-created when allowed, else TOPIC_NOT_FOUND."""
         found = self.topics.get(key)

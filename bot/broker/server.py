@@ -79,13 +79,7 @@ class EmbeddedBroker:
         self, topics: list[TopicInfo], groups: list[GroupInfo], subscriptions: dict[str, list[str]]
     ) -> None:
         """Create or update topics and groups; ``subscriptions`` maps a group to the topics it reads."""
-        catalog = self.engine.catalog
-        for topic in topics:
-            await catalog.put_topic(topic)
-        for group in groups:
-            info = await catalog.put_group(group)
-            for name in subscriptions.get(group.name, []):
-                await catalog.queue(info, await catalog.topic((group.namespace, name)))
+        await self.engine.catalog.apply(topics, groups, subscriptions)
 
     async def _housekeep(self) -> None:
         while True:

@@ -1,0 +1,1 @@
+"""Benchmarks behind `tourguide bench ...`: they print figures, tests assert behaviour."""
