@@ -41,7 +41,8 @@ _EN_STOP_WORDS = """a an the my our your his her their this that these those it 
     today tomorrow tonight morning afternoon evening spring summer autumn fall winter
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
-    monday tuesday wednesday thursday friday saturday sunday mind advance detail general"""
+    monday tuesday wednesday thursday friday saturday sunday mind advance detail general
+    visit visiting explore exploring go going see fly flying drive driving head heading stay spend"""
 _EN_STOP = frozenset(_EN_STOP_WORDS.split())
 _EN_MAX_WORDS = 3
 

@@ -41,7 +41,8 @@ MODE_WORDS: tuple[tuple[TravelMode, re.Pattern[str]], ...] = (
 )  # fmt: skip
 BUDGET_WORDS: tuple[tuple[Budget, re.Pattern[str]], ...] = (
     (Budget.LOW, _words("便宜", "经济", "穷游", "省钱", "预算低", "预算少", "低预算", "实惠",
-                        "cheap", "cheaper", "budget", "affordable", "low-cost", "inexpensive")),
+                        "cheap", "cheaper", "affordable", "low-cost", "inexpensive", "on a budget", "low budget",
+                        "tight budget", "budget trip", "budget travel", "budget hotel", "budget hotels")),
     (Budget.HIGH, _words("豪华", "高端", "奢华", "不差钱", "预算充足", "五星",
                          "luxury", "luxurious", "upscale", "high-end", "fancy", "five-star")),
     (Budget.MEDIUM, _words("中等", "适中", "预算一般", "moderate", "mid-range", "midrange")),
