@@ -14,7 +14,7 @@ from typing import Any
 from bot.schemas import Budget, Intent, TripRequest
 
 from .dates import DateMention, mention_dates
-from .destination import PlaceFinder, destination_of
+from .destination import PlaceFinder, guess_place
 from .fields import budget_of, intent_of, interests_of, is_around, mode_of, travelers_of
 from .numbers import EN_NUM, ZH_NUM, parse_number
 from .parser import clean_text
@@ -48,13 +48,16 @@ def amend(previous: TripRequest, text: str, now: datetime, places: PlaceFinder) 
         return None
     rest, day_delta = _length_change(cleaned)
     mention = mention_dates(rest, now)
-    place = destination_of(cleaned, places)
+    known = places.find_in(cleaned)
+    place = known or guess_place(cleaned)
+    new_place = place if place is not None and place != previous.destination else None
     names_dates = mention.anchor is not None or mention.days is not None
-    if place is not None and place != previous.destination and (names_dates or not _CHANGE_MARKERS.search(cleaned)):
+    if new_place is not None and (names_dates or not _CHANGE_MARKERS.search(cleaned)):
         return None  # a destination with dates, or without a word like 换成 / instead: a new request
     changes = _changes(previous, cleaned, now, mention, day_delta)
-    if place is not None and place != previous.destination and (place == places.find_in(cleaned) or not changes):
-        changes["destination"] = place
+    # A guessed name only counts when nothing else changed: "switch to public transport" is no place.
+    if new_place is not None and (new_place == known or not changes):
+        changes["destination"] = new_place
     elif not changes and (match := _ZH_NEW_PLACE.search(cleaned)):
         changes["destination"] = match[1]  # "改去乌镇": an unknown place the supervisor will report
     if not changes:
