@@ -1,0 +1,1 @@
+"""Built-in destination knowledge: JSON files read by :mod:`agents.knowledge.catalog`."""
