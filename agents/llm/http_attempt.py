@@ -1,0 +1,75 @@
+"""One JSON request over httpx, with every failure classified for :func:`with_retries`.
+
+Shared by the OpenAI-compatible chat client and the Open-Meteo tool: both speak plain JSON
+over HTTP, and both want the same answer to "was that a timeout, a 429 or a bad request?".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from agents.llm.retry import AttemptFailed, Failure, parse_retry_after
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    timeout_s: float,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Any:
+    """Send one request and return the decoded JSON body.
+
+    Raises AttemptFailed for timeouts (the whole exchange is bounded by ``timeout_s``),
+    transport errors, HTTP statuses >= 400 and bodies that are not JSON.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            response = await http.request(method, url, json=json, params=params, headers=headers, timeout=timeout_s)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise AttemptFailed(Failure(None, "timeout", type(exc).__name__, timed_out=True)) from exc
+    except httpx.TransportError as exc:
+        raise AttemptFailed(Failure(None, "connection", f"{type(exc).__name__}: {exc}")) from exc
+    if response.status_code >= 400:
+        raise AttemptFailed(failure_from_response(response))
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise AttemptFailed(Failure(response.status_code, "bad_body", "response is not JSON")) from exc
+
+
+def failure_from_response(response: httpx.Response) -> Failure:
+    """A :class:`Failure` from an error response, reading the common error-body shapes."""
+    code, message = error_fields(_json_or_none(response))
+    return Failure(
+        response.status_code,
+        code or response.reason_phrase,
+        message or response.text[:200],
+        retry_after_s=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def error_fields(body: Any) -> tuple[str, str]:
+    """(code, message) from DashScope ``{code, message}``, OpenAI ``{error: {...}}`` or Open-Meteo ``{reason}``."""
+    if not isinstance(body, dict):
+        return "", ""
+    error = body.get("error")
+    if isinstance(error, dict):
+        body = error
+    code = body.get("code") or body.get("type") or ""
+    message = body.get("message") or body.get("reason") or ""
+    return str(code), str(message)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
