@@ -25,12 +25,12 @@ def _bolt_app(slack: FakeSlack) -> AsyncApp:
 @asynccontextmanager
 async def _socket_mode(slack: FakeSlack, app: AsyncApp) -> AsyncIterator[AsyncSocketModeHandler]:
     handler = AsyncSocketModeHandler(app, slack.app_token)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
         await slack.wait_connected()
         yield handler
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 @asynccontextmanager
