@@ -54,7 +54,7 @@ class DashScopeChat:
         return f"DashScopeChat(model={self._model!r}, base_url={self._base_url!r})"
 
     async def __aenter__(self) -> Self:
-        self._session = aiohttp.ClientSession()
+        self._session = aiohttp.ClientSession(trust_env=True)  # proxies from env, as the SDK's own session
         return self
 
     async def __aexit__(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 from agents.llm import ChatMessage, ChatModel, DashScopeChat, OpenAICompatChat, RetryPolicy, ToolSpec
@@ -170,3 +171,12 @@ async def test_json_mode_asks_for_a_json_object(provider: Provider) -> None:
     body = provider.fake.requests[0].json
     response_format = body.get("response_format") or body["parameters"]["response_format"]
     assert response_format == {"type": "json_object"}
+
+
+async def test_openai_compat_borrowed_client_and_keyless_server() -> None:
+    async with FakeOpenAI(api_key="") as fake, httpx.AsyncClient() as http:
+        async with OpenAICompatChat(fake.base_url, "", "llama3", retry=FAST, http=http) as chat:
+            result = await chat.complete(QUESTION)
+        assert not http.is_closed  # the caller owns a client it passed in
+    assert "Authorization" not in fake.requests[0].headers
+    assert result.model == "llama3"
