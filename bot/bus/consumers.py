@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -128,11 +129,7 @@ class LiteSubscriber:
 
     def _subscribe_blocking(self, lite_topic: str) -> None:
         try:
-            self._consumer.subscribe_lite(lite_topic)
-            # 5.1.2 workaround: subscribe_lite() sends the name split into single characters
-            # (PARTIAL_ADD ["t","a","s","k",...]); a COMPLETE_ADD of the local set repairs it at once
-            # instead of at the next 30 s sync.
-            self._consumer.subscribe_lite_all()
+            self._consumer.subscribe_lite(whole_name(lite_topic))
         except Exception as exc:
             raise BusError(f"cannot subscribe lite topic {lite_topic}: {exc}") from exc
 
@@ -143,6 +140,24 @@ class LiteSubscriber:
                 await asyncio.to_thread(self._consumer.unsubscribe_lite, lite_topic)
             except Exception as exc:
                 raise BusError(f"cannot unsubscribe lite topic {lite_topic}: {exc}") from exc
+
+
+class _WholeName(str):
+    """5.1.2 workaround: ``subscribe_lite(name)`` does ``lite_topic_set.extend(name)``, which sends the
+    name split into single characters (a regression from 5.1.1). Iterating this str yields the whole
+    name once, so the PARTIAL_ADD is right; everything else (length checks, the client's local set)
+    treats it as the plain string. Cheaper than a COMPLETE_ADD of the whole set after every subscribe.
+    """
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[str]:
+        yield str(self)
+
+
+def whole_name(lite_topic: str) -> str:
+    """A lite topic name that survives the 5.1.2 ``subscribe_lite`` split (see _WholeName)."""
+    return _WholeName(lite_topic)
 
 
 async def _start(consumer: Any, what: str) -> None:

@@ -4,59 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from rocketmq import (
-    ClientConfiguration,
-    ConsumeResult,
-    Credentials,
-    FilterExpression,
-    LitePushConsumer,
-    Message,
-    MessageListener,
-    Producer,
-    PushConsumer,
-    SimpleConsumer,
-)
+from rocketmq import ConsumeResult, MessageListener
 
+from bot.bus.blocking import lite_push_consumer as lite_consumer
+from bot.bus.blocking import message, producer, push_consumer, simple_consumer
 
-def config(endpoint: str, ak: str = "", sk: str = "") -> Any:
-    """A client configuration for the broker under test."""
-    return ClientConfiguration(endpoint, Credentials(ak, sk))
-
-
-def message(topic: str, body: bytes, **props: Any) -> Any:
-    """A client Message with the given system properties set."""
-    m = Message()
-    m.topic = topic
-    m.body = body
-    for name, value in props.items():
-        setattr(m, name, value)
-    return m
-
-
-@contextmanager
-def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "") -> Iterator[Any]:
-    """A started Producer, shut down on exit."""
-    p = Producer(config(endpoint, ak, sk), topics)
-    p.startup()
-    try:
-        yield p
-    finally:
-        p.shutdown()
-
-
-@contextmanager
-def simple_consumer(endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*") -> Iterator[Any]:
-    """A started SimpleConsumer, shut down on exit."""
-    c = SimpleConsumer(config(endpoint), group, {topic: FilterExpression(tag)}, await_duration=await_s)
-    c.startup()
-    try:
-        yield c
-    finally:
-        c.shutdown()
+__all__ = [
+    "Recorder",
+    "drain",
+    "lite_consumer",
+    "message",
+    "producer",
+    "push_consumer",
+    "simple_consumer",
+    "wait_until",
+]
 
 
 class Recorder(MessageListener):  # type: ignore[misc]
@@ -85,28 +50,6 @@ class Recorder(MessageListener):  # type: ignore[misc]
         """Bodies seen so far, in delivery order."""
         with self.lock:
             return [s[0] for s in self.seen]
-
-
-@contextmanager
-def push_consumer(endpoint: str, group: str, topic: str, listener: Recorder) -> Iterator[Any]:
-    """A started PushConsumer, shut down on exit."""
-    c = PushConsumer(config(endpoint), group, listener, {topic: FilterExpression()})
-    c.startup()
-    try:
-        yield c
-    finally:
-        c.shutdown()
-
-
-@contextmanager
-def lite_consumer(endpoint: str, group: str, bind_topic: str, listener: Recorder) -> Iterator[Any]:
-    """A started LitePushConsumer, shut down on exit."""
-    c = LitePushConsumer(config(endpoint), group, bind_topic, listener)
-    c.startup()
-    try:
-        yield c
-    finally:
-        c.shutdown()
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:

@@ -134,7 +134,10 @@ async def test_delay_message_is_not_delivered_before_its_time(broker: EmbeddedBr
 async def test_lite_consumer_gets_only_subscribed_lite_topics_backlog_and_unsubscribe(broker: EmbeddedBroker) -> None:
     def scenario() -> None:
         listener = Recorder()
-        with producer(broker.endpoint, "Results") as p, lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c:
+        with (
+            producer(broker.endpoint, "Results") as p,
+            lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c,
+        ):
             c.subscribe_lite("task-a")
             c.subscribe_lite_all()  # 5.1.2 workaround for the split-name PARTIAL_ADD
             p.send(message("Results", b"a1", lite_topic="task-a"))
@@ -164,9 +167,11 @@ async def test_auth_refuses_a_wrong_secret(broker_config: BrokerConfig) -> None:
         await broker.apply(TOPICS, GROUPS, {})
 
         def scenario() -> None:
-            with producer(broker.endpoint, "Orders", ak="ak-test", sk="wrong") as bad:
-                with pytest.raises(Exception, match="(?i)unauthorized|route"):
-                    bad.send(message("Orders", b"x"))
+            with (
+                producer(broker.endpoint, "Orders", ak="ak-test", sk="wrong") as bad,
+                pytest.raises(Exception, match=r"(?i)unauthorized|route"),
+            ):
+                bad.send(message("Orders", b"x"))
             with producer(broker.endpoint, "Orders", ak="ak-test", sk="sk-test") as good:
                 assert good.send(message("Orders", b"y")).message_id
 

@@ -1,0 +1,192 @@
+"""`tourguide bench broker`: the official client against an embedded broker in its own process.
+
+Measures (1) produce -> push consume -> ack throughput and per-message latency with 256-byte
+durable messages, and (2) the cost of subscribing many lite topics and the delivery latency at
+10 versus N subscribed lite topics. The broker runs as `tourguide broker` in a child process so
+the client and the broker do not share one interpreter lock, as in a real deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.broker.catalog import Catalog
+from bot.broker.config import BrokerConfig
+from bot.broker.model import GroupInfo, TopicInfo, TopicType
+from bot.broker.store import BrokerStore
+from bot.bus.blocking import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
+
+BODY_SIZE = 256
+PACED_RATE = 200.0  # msg/s for the per-hop latency figures: well below saturation
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _provision(data: Path, lite_quota: int) -> None:
+    async with BrokerStore(data) as store:
+        catalog = Catalog(BrokerConfig(data_dir=data), store, lambda _c: False)
+        await catalog.apply(
+            [TopicInfo("", "BenchTopic", TopicType.NORMAL, 4), TopicInfo("", "BenchLite", TopicType.LITE, 1)],
+            [
+                GroupInfo("", "GID_bench"),
+                GroupInfo("", "GID_bench_lite", lite_bind_topic="BenchLite", lite_quota=lite_quota),
+            ],
+            {"GID_bench": ["BenchTopic"]},
+        )
+
+
+@contextmanager
+def _broker(data: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--log-level", "WARNING", "broker", "--port", str(port), "--data", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        if "listening" not in proc.stdout.readline():
+            raise RuntimeError("the broker did not start")
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _throughput(endpoint: str, count: int) -> dict[str, float]:
+    listener = LatencyListener()
+    with producer(endpoint, "BenchTopic") as p, push_consumer(endpoint, "GID_bench", "BenchTopic", listener):
+        _send_burst(p, "BenchTopic", 200, listener)  # warm-up: channels, threads, SQLite pages
+        listener.reset()
+        started = time.perf_counter()
+        _send_burst(p, "BenchTopic", count, listener)
+        elapsed = listener.last_at - started
+        burst = listener.latencies_ms
+        listener.reset()
+        _send_paced(p, "BenchTopic", count // 2, PACED_RATE, listener)
+        paced = listener.latencies_ms
+    return {
+        "rate": count / elapsed,
+        "n": count,
+        "burst_p50": _pct(burst, 0.5),
+        "burst_p99": _pct(burst, 0.99),
+        "p50": _pct(paced, 0.5),
+        "p99": _pct(paced, 0.99),
+    }
+
+
+def _send_paced(p: Any, topic: str, count: int, rate: float, listener: LatencyListener) -> None:
+    started = time.perf_counter()
+    futures = []
+    for i in range(count):
+        delay = started + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        futures.append(p.send_async(_stamped(topic)))
+    for f in futures:
+        f.result(30)
+    if not listener.wait_for(count, 60):
+        raise RuntimeError(f"only {listener.count} of {count} paced messages were consumed")
+
+
+def _send_burst(p: Any, topic: str, count: int, listener: LatencyListener, window: int = 256) -> None:
+    slots = threading.Semaphore(window)
+    futures = []
+    for _ in range(count):
+        slots.acquire()
+        future = p.send_async(_stamped(topic))
+        future.add_done_callback(lambda _f: slots.release())
+        futures.append(future)
+    for f in futures:
+        f.result(30)
+    if not listener.wait_for(count, 60):
+        raise RuntimeError(f"only {listener.count} of {count} messages were consumed")
+
+
+def _stamped(topic: str, lite_topic: str | None = None) -> Any:
+    body = struct.pack("!d", time.perf_counter()) + os.urandom(BODY_SIZE - 8)
+    return message(topic, body, lite_topic)
+
+
+def _lite_scale(endpoint: str, total: int) -> dict[str, float]:
+    listener = LatencyListener()
+    names = [f"task-bench-{i:06d}" for i in range(total)]
+    with (
+        producer(endpoint, "BenchLite") as p,
+        lite_push_consumer(endpoint, "GID_bench_lite", "BenchLite", listener) as c,
+    ):
+        for name in names[:10]:
+            subscribe_lite(c, name)
+        at_10 = _lite_latency(p, names[:10], listener)
+        started = time.perf_counter()
+        for name in names[10:]:
+            subscribe_lite(c, name)
+        subscribe_s = time.perf_counter() - started
+        at_n = _lite_latency(p, names, listener)
+    return {
+        "subscribe_s": subscribe_s,
+        "per_sub_ms": subscribe_s * 1000 / max(1, total - 10),
+        "p50_10": at_10,
+        "p50_n": at_n,
+    }
+
+
+def _lite_latency(p: Any, names: list[str], listener: LatencyListener, samples: int = 200) -> float:
+    listener.reset()
+    for i in range(samples):
+        p.send(_stamped("BenchLite", random.choice(names)))
+        if not listener.wait_for(i + 1, 10):
+            raise RuntimeError("a lite message was not delivered")
+    return statistics.median(listener.latencies_ms)
+
+
+async def run(messages: int, lite_topics: int) -> int:
+    """Run both measurements and print the figures."""
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
+        data = Path(tmp)
+        await _provision(data, lite_quota=lite_topics + 100)
+        with _broker(data) as endpoint:
+            tp = await asyncio.to_thread(_throughput, endpoint, messages)
+            lite = await asyncio.to_thread(_lite_scale, endpoint, lite_topics)
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}")
+    print(f"produce -> push consume -> ack, {BODY_SIZE} B durable messages, n={int(tp['n'])}:")
+    print(f"  throughput, burst of {int(tp['n'])} (256 in flight)   {tp['rate']:8.0f} msg/s")
+    print(f"  hop latency at {PACED_RATE:.0f} msg/s        p50 {tp['p50']:6.2f} ms   p99 {tp['p99']:6.2f} ms")
+    print(f"  latency inside the burst (queueing)  p50 {tp['burst_p50']:6.0f} ms   p99 {tp['burst_p99']:6.0f} ms")
+    print("lite topics (LitePushConsumer, one consumer):")
+    print(
+        f"  subscribe {lite_topics - 10:,} lite topics  {lite['subscribe_s']:6.2f} s ({lite['per_sub_ms']:.2f} ms each)"
+    )
+    print(f"  p50 delivery at 10 subscribed        {lite['p50_10']:6.2f} ms")
+    print(
+        f"  p50 delivery at {lite_topics:,} subscribed    {lite['p50_n']:6.2f} ms "
+        f"({lite['p50_n'] / lite['p50_10']:.2f}x)"
+    )
+    return 0

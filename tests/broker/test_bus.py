@@ -1,0 +1,66 @@
+"""The bus: task -> worker -> result on the task's lite topic; supervisors only see their own tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bot.broker.server import EmbeddedBroker
+from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
+
+
+async def test_round_trip_with_two_supervisors_on_different_lite_topics(broker: EmbeddedBroker) -> None:
+    config = BusConfig(endpoint=broker.endpoint)
+    inbox: dict[str, list[tuple[str, str]]] = {"A": [], "B": []}
+    done = asyncio.Event()
+
+    async with Publisher(config, ["Orders", "Results"]) as bus:
+
+        async def worker(task: Envelope) -> None:
+            doc = json.loads(task.body)
+            reply = json.dumps({"task": doc["task"], "answer": doc["n"] * 2}).encode()
+            await bus.publish("Results", reply, keys=task.keys, lite_topic=doc["task"])
+
+        def supervisor(name: str) -> LiteSubscriber:
+            async def on_result(result: Envelope) -> None:
+                inbox[name].append((result.lite_topic, result.body.decode()))
+                if sum(len(v) for v in inbox.values()) == 4:
+                    done.set()
+
+            return LiteSubscriber(config, "Results", "GID_lite", on_result)
+
+        async with (
+            TaskConsumer(config, "Orders", "GID_simple", worker, max_in_flight=2),
+            supervisor("A") as sup_a,
+            supervisor("B") as sup_b,
+        ):
+            await sup_a.subscribe("task-a")
+            await sup_b.subscribe("task-b")
+            for task, n in (("task-a", 1), ("task-b", 2), ("task-a", 3), ("task-b", 4)):
+                body = json.dumps({"task": task, "n": n}).encode()
+                await bus.publish("Orders", body, keys=[task], tag="demo")
+            await asyncio.wait_for(done.wait(), 15)
+            await asyncio.sleep(0.5)  # nothing else may arrive
+
+    assert {t for t, _ in inbox["A"]} == {"task-a"}
+    assert {t for t, _ in inbox["B"]} == {"task-b"}
+    assert sorted(json.loads(b)["answer"] for _, b in inbox["A"]) == [2, 6]
+    assert sorted(json.loads(b)["answer"] for _, b in inbox["B"]) == [4, 8]
+
+
+async def test_failing_handler_is_retried_and_acked_only_after_success(broker: EmbeddedBroker) -> None:
+    config = BusConfig(endpoint=broker.endpoint)
+    attempts: list[int] = []
+    succeeded = asyncio.Event()
+
+    async def handler(task: Envelope) -> None:
+        attempts.append(task.delivery_attempt)
+        if task.delivery_attempt == 1:
+            raise RuntimeError("transient failure")
+        succeeded.set()
+
+    async with Publisher(config, ["Orders"]) as bus, TaskConsumer(config, "Orders", "GID_push", handler):
+        await bus.publish("Orders", b"work", keys=["task-x"])
+        await asyncio.wait_for(succeeded.wait(), 10)
+        await asyncio.sleep(1.5)
+    assert attempts == [1, 2]
