@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -226,3 +227,19 @@ async def test_http_mode_retry_headers_reach_bolt() -> None:
 
     assert delivered.status == 200
     assert request.headers["X-Slack-Retry-Reason"] == "http_timeout"
+
+
+async def test_unacked_events_are_redelivered_with_retry_attempt() -> None:
+    async with FakeSlack(redeliver_after=0.1) as slack, aiohttp.ClientSession() as session:
+        opened = await AsyncWebClient(base_url=slack.api_url).apps_connections_open(app_token=slack.app_token)
+        async with session.ws_connect(opened["url"]) as ws:
+            hello = await ws.receive_json()
+            envelope = await slack.push_event(slack.app_mention("anyone?"))
+            first, again = await ws.receive_json(), await ws.receive_json()
+            await ws.send_json({"envelope_id": again["envelope_id"]})
+            await slack.wait_for(lambda: len(slack.acks) == 1)
+
+    assert hello["type"] == "hello"
+    assert first["envelope_id"] == envelope.envelope_id != again["envelope_id"]
+    assert (again["retry_attempt"], again["retry_reason"]) == (1, "timeout")
+    assert again["payload"]["event_id"] == first["payload"]["event_id"]

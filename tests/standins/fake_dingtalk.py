@@ -145,7 +145,12 @@ class _RateLimiter:
 
 
 class FakeDingTalk:
-    """DingTalk gateway + Stream WebSocket + webhooks + OpenAPI; ``async with FakeDingTalk() as dt``."""
+    """DingTalk gateway + Stream WebSocket + webhooks + OpenAPI; ``async with FakeDingTalk() as dt``.
+
+    Records (thread-safe snapshots, in arrival order): ``connection_opens``, ``frames`` (pushed),
+    ``acks`` (received), ``webhook_posts``, ``openapi_calls``; ``cards`` holds each AI card's params.
+    ``redeliver_after`` re-pushes a CALLBACK (same msgId, new messageId) that got no ACK in time.
+    """
 
     def __init__(
         self,
@@ -173,14 +178,16 @@ class FakeDingTalk:
         self.cards: dict[str, JsonDict] = {}
         self.connection_count = 0
         self.base_url = ""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, name="fake-dingtalk", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._ready: concurrent.futures.Future[int] = concurrent.futures.Future()
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle (server thread) -----------------------------------------------------------------
 
     async def __aenter__(self) -> FakeDingTalk:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, args=(self._loop,), name="fake-dingtalk", daemon=True)
         self._thread.start()
         port = await asyncio.wrap_future(self._ready)
         self.base_url = f"http://127.0.0.1:{port}"
@@ -189,20 +196,21 @@ class FakeDingTalk:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        await asyncio.to_thread(self._thread.join, 10)
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, 10)
 
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        asyncio.set_event_loop(loop)
         try:
-            self._ready.set_result(self._loop.run_until_complete(self._start()))
-            self._loop.run_forever()
-            self._loop.run_until_complete(self._stop())
+            self._ready.set_result(loop.run_until_complete(self._start()))
+            loop.run_forever()
+            loop.run_until_complete(self._stop())
         except BaseException as exc:  # report start-up failures to __aenter__ instead of hanging
             if not self._ready.done():
                 self._ready.set_exception(exc)
         finally:
-            self._loop.close()
+            loop.close()
 
     async def _start(self) -> int:
         app = web.Application()
@@ -226,6 +234,9 @@ class FakeDingTalk:
 
     async def _call(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """Run ``coro`` on the fake's loop and await its result from the caller's loop."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("FakeDingTalk is not running: use it with `async with`")
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
     def _record(self, kind: str, item: Any) -> None:
@@ -418,7 +429,7 @@ class FakeDingTalk:
             await self._send(repushed)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = self._loop.create_task(coro)
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

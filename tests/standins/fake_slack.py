@@ -5,7 +5,8 @@
 * the Web API at ``api_url`` (``http://127.0.0.1:PORT/api/``): form or JSON bodies, ``Bearer`` tokens
   (``xoxb-`` for the Web API, ``xapp-`` for ``apps.connections.open``), ``{"ok": false, "error"}`` on
   errors and 429 + ``Retry-After`` when ``post_interval`` is exceeded per channel;
-* Socket Mode at ``/link/?ticket=``: ``hello`` on connect, envelopes pushed by the test, acks recorded;
+* Socket Mode at ``/link/?ticket=``: ``hello`` on connect, envelopes pushed by the test, acks recorded
+  (with ``redeliver_after=s``, an events_api envelope not acked within ``s`` is re-sent, up to 3 retries);
 * ``response_url`` sinks at ``/commands/{team}/{id}/{token}`` (5 uses, 30 minutes);
 * ``http``, a driver that signs Events API and slash-command requests for an app's ``/slack/events``.
 
@@ -183,7 +184,13 @@ class SlackHttpDriver:
 
 
 class FakeSlack:
-    """Slack Web API + Socket Mode + response_url stand-in; use as ``async with FakeSlack() as slack``."""
+    """Slack Web API + Socket Mode + response_url stand-in; use as ``async with FakeSlack() as slack``.
+
+    Records, in arrival order: ``calls`` (each Web API request with the answer given), ``posted_messages``
+    and ``updated_messages`` (chat.postMessage / chat.update), ``envelopes`` (pushed), ``acks`` (received),
+    ``response_url_posts``; ``connection_count`` counts accepted Socket Mode connections.
+    ``post_interval`` turns on the per-channel post limit (429); ``redeliver_after`` the ack-timeout retries.
+    """
 
     def __init__(
         self,
@@ -196,10 +203,12 @@ class FakeSlack:
         bot_id: str = "B0BOT",
         app_id: str = "A0FAKE",
         post_interval: float | None = None,
+        redeliver_after: float | None = None,
     ) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.team_id, self.bot_user_id, self.bot_id, self.app_id = team_id, bot_user_id, bot_id, app_id
-        self.post_interval = post_interval
+        self.post_interval, self.redeliver_after = post_interval, redeliver_after
+        self._redeliveries: set[asyncio.Task[None]] = set()
         self.http = SlackHttpDriver(signing_secret)
         self.calls: list[ApiCall] = []
         self.posted_messages: list[PostedMessage] = []
@@ -237,6 +246,8 @@ class FakeSlack:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        for task in list(self._redeliveries):
+            task.cancel()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -358,7 +369,16 @@ class FakeSlack:
         envelope = Envelope(str(uuid.uuid4()), type_, payload, retry_attempt, retry_reason, accepts_response_payload)
         self.envelopes.append(envelope)
         await self._sockets[-1].send_json(envelope.to_wire())
+        if self.redeliver_after is not None and type_ == "events_api" and retry_attempt < 3:
+            task = asyncio.create_task(self._redeliver_unacked(envelope, self.redeliver_after))
+            self._redeliveries.add(task)
+            task.add_done_callback(self._redeliveries.discard)
         return envelope
+
+    async def _redeliver_unacked(self, envelope: Envelope, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.ack_for(envelope) is None and self.connected:
+            await self.redeliver(envelope, reason="timeout")
 
     async def push_event(self, event: JsonDict, *, event_id: str | None = None) -> Envelope:
         """Push an ``events_api`` envelope carrying ``event`` (message-like events join the history)."""
@@ -393,7 +413,7 @@ class FakeSlack:
         if ticket not in self._tickets:
             return web.Response(status=401, text="invalid ticket")
         self._tickets.discard(ticket)
-        ws = web.WebSocketResponse(autoping=True)
+        ws = web.WebSocketResponse(autoping=True, timeout=1.0)
         await ws.prepare(request)
         self._sockets.append(ws)
         self.connection_count += 1
