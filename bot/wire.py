@@ -75,6 +75,16 @@ class ResultStatus(StrEnum):
     FAILED = "failed"
 
 
+class ErrorKind(StrEnum):
+    """Why a step failed; decides what the Supervisor does next."""
+
+    INPUT = "input"  # the request cannot be served as given (unknown place, bad dates): ask the user
+    SERVICE = "service"  # an external service failed after its retries
+    EXHAUSTED = "exhausted"  # the agent failed on every delivery attempt (the task is dead-lettered)
+    EXPIRED = "expired"  # the task's deadline passed before the agent got to it
+    TIMEOUT = "timeout"  # the Supervisor stopped waiting for the result
+
+
 class ResultMessage(BaseModel):
     """Worker -> Supervisor: the outcome of one step."""
 
@@ -86,6 +96,7 @@ class ResultMessage(BaseModel):
     agent: str = ""
     output: StepOutput | None = None
     error: str = ""
+    error_kind: ErrorKind | None = None
     user_message: str = ""  # friendly sentence for the user when status is FAILED
 
 

@@ -1,0 +1,118 @@
+"""The final answer of a session: status, Markdown text, and the structured payload (``ask --json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agents.supervisor.render import itinerary_markdown, weather_markdown
+from bot.schemas import Intent, Itinerary, Language, TripRequest, WeatherReport
+from bot.wire import ErrorKind, StepKind
+from storage.sessions import SessionRecord, SessionStatus, StepRecord, StepStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the user gets for a request."""
+
+    status: SessionStatus
+    text: str
+    payload: dict[str, Any]
+
+
+def _say(lang: Language, zh: str, en: str) -> str:
+    return zh if lang == Language.ZH else en
+
+
+def _output(session: SessionRecord, kind: StepKind) -> Any:
+    step = next((s for s in session.steps if s.kind == kind and s.status == StepStatus.OK), None)
+    return step.output if step else None
+
+
+def _failed(session: SessionRecord, kind: StepKind) -> StepRecord | None:
+    return next((s for s in session.steps if s.kind == kind and s.status == StepStatus.FAILED), None)
+
+
+def compose(session: SessionRecord) -> Answer:
+    """The answer for a session whose steps are all final."""
+    request, lang = session.request, session.request.language
+    weather: WeatherReport | None = _output(session, StepKind.WEATHER)
+    plan: Itinerary | None = _output(session, StepKind.TRAVEL)
+    weather_failure = _failed(session, StepKind.WEATHER)
+    if weather_failure is not None and weather_failure.error_kind == ErrorKind.INPUT:
+        return clarification(session.task_id, request, weather_failure.user_message or unknown_place(request))
+    if request.intent == Intent.WEATHER:
+        if weather is None:
+            return failure(session.task_id, request, part_failed(lang, "weather", weather_failure))
+        return Answer(SessionStatus.COMPLETED, weather_markdown(request, weather),
+                      payload(session.task_id, SessionStatus.COMPLETED, request, weather, None, ""))
+    if plan is None:
+        travel_failure = _failed(session, StepKind.TRAVEL)
+        failure_text = part_failed(lang, "travel", travel_failure)
+        if travel_failure is not None and travel_failure.error_kind == ErrorKind.INPUT:
+            return clarification(session.task_id, request, travel_failure.user_message or failure_text)
+        return failure(session.task_id, request, failure_text, weather)
+    text = itinerary_markdown(request, plan, weather)
+    return Answer(SessionStatus.COMPLETED, text,
+                  payload(session.task_id, SessionStatus.COMPLETED, request, weather, plan, text))
+
+
+def clarification(task_id: str, request: TripRequest, text: str) -> Answer:
+    """Ask the user for what is missing."""
+    return Answer(SessionStatus.NEEDS_CLARIFICATION, text,
+                  payload(task_id, SessionStatus.NEEDS_CLARIFICATION, request, None, None, text))
+
+
+def failure(task_id: str, request: TripRequest, text: str, weather: WeatherReport | None = None) -> Answer:
+    """Say honestly what failed, with whatever partial result there is."""
+    if weather is not None:
+        text += "\n\n" + weather_markdown(request, weather)
+    return Answer(SessionStatus.FAILED, text, payload(task_id, SessionStatus.FAILED, request, weather, None, text))
+
+
+def unknown_place(request: TripRequest) -> str:
+    """The honest answer for a place nobody could locate."""
+    place = request.destination or ""
+    return _say(request.language,
+                f"抱歉，我没有找到“{place}”这个地方。能告诉我具体的城市名（以及所在省份或国家）吗？",
+                f"Sorry, I could not find “{place}”. Could you give me the city name (and country)?")
+
+
+def part_failed(lang: Language, part: str, step: StepRecord | None) -> str:
+    """Which part of the work failed, in plain words."""
+    why = step.error_kind if step is not None else None
+    reason_zh = {ErrorKind.TIMEOUT: "等待超时", ErrorKind.EXPIRED: "任务已过期",
+                 ErrorKind.SERVICE: "外部服务暂时不可用"}.get(why or ErrorKind.EXHAUSTED, "多次重试后仍然失败")
+    reason_en = {ErrorKind.TIMEOUT: "it did not answer in time", ErrorKind.EXPIRED: "the task expired",
+                 ErrorKind.SERVICE: "an external service is unavailable"}.get(
+        why or ErrorKind.EXHAUSTED, "it failed after several retries")
+    if part == "weather":
+        return _say(lang, f"抱歉，天气查询没有完成（{reason_zh}）。请稍后再试。",
+                    f"Sorry, the weather lookup did not complete ({reason_en}). Please try again later.")
+    return _say(lang, f"抱歉，行程规划没有完成（{reason_zh}）。天气信息已经查到，请稍后再试一次。",
+                f"Sorry, the trip planning did not complete ({reason_en}). Please try again later.")
+
+
+def payload(task_id: str, status: SessionStatus, request: TripRequest, weather: WeatherReport | None,
+            plan: Itinerary | None, message: str) -> dict[str, Any]:
+    """The structured answer printed by ``tourguide ask --json``."""
+    return {
+        "task_id": task_id,
+        "status": status.value,
+        "intent": request.intent.value,
+        "request": {
+            "destination": request.destination,
+            "start_date": request.start_date.isoformat() if request.start_date else None,
+            "end_date": request.end_date.isoformat() if request.end_date else None,
+            "travelers": request.travelers,
+            "mode": request.mode.value,
+            "language": request.language.value,
+        },
+        "weather": [d.model_dump(mode="json") for d in weather.days] if weather else [],
+        "itinerary": [
+            {"date": d.date.isoformat(), "title": d.title,
+             "activities": [a.model_dump(mode="json") for a in d.activities]}
+            for d in plan.days
+        ] if plan else [],
+        "message": message,
+    }

@@ -1,0 +1,144 @@
+"""The dispatcher: an inbound chat message becomes a session (or a direct answer), exactly once.
+
+Dedupes by platform event ID, applies the per-user rate limit, understands the text (dates are
+always resolved by our deterministic resolver), applies follow-ups to the thread's last request,
+and commits the session before anything is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agents.supervisor.compose import payload
+from agents.supervisor.planner import plan_steps
+from agents.supervisor.service import Supervisor
+from agents.understanding import PlaceFinder, amend, understand, validate_dates
+from bot.conversation import InboundMessage
+from bot.errors import InputError
+from bot.logs import log_context
+from bot.schemas import Language, TripRequest
+from bot.wire import new_task_id
+from storage.outbox import Outbox
+from storage.sessions import SessionStatus, SessionStore
+
+log = logging.getLogger("tourguide.intake")
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of an inbound message."""
+
+    task_id: str
+    started: bool  # a session with agent steps is running
+    duplicate: bool = False
+
+
+class RateLimiter:
+    """At most ``per_minute`` requests per user in any 60 s window."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, user: str) -> bool:
+        """Count a request; False when the user is over the limit."""
+        now, window = self._clock(), self._seen[user]
+        while window and now - window[0] >= 60:
+            window.popleft()
+        if len(window) >= self._per_minute:
+            return False
+        window.append(now)
+        return True
+
+
+def _lang(text: str) -> Language:
+    return Language.ZH if any("\u4e00" <= ch <= "\u9fff" for ch in text) else Language.EN
+
+
+class Intake:
+    """Turns inbound messages into sessions; the one entry point for every front end."""
+
+    def __init__(self, store: SessionStore, outbox: Outbox, supervisor: Supervisor, places: PlaceFinder,
+                 clock: Callable[[], datetime], *, max_chars: int, limiter: RateLimiter | None = None) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._supervisor = supervisor
+        self._places = places
+        self._clock = clock
+        self._max_chars = max_chars
+        self._limiter = limiter
+
+    async def submit(self, message: InboundMessage) -> Submitted:
+        """Handle one inbound message; a repeated event ID returns the original task."""
+        ref = message.ref
+        if message.event_id and (seen := await self._store.task_for_event(ref.platform, message.event_id)):
+            log.info("duplicate event %s ignored", message.event_id)
+            return Submitted(seen, started=False, duplicate=True)
+        task_id = new_task_id()
+        with log_context(task_id=task_id, platform=ref.platform):
+            if self._limiter is not None and not self._limiter.allow(f"{ref.platform}:{ref.user}"):
+                return await self._direct(message, task_id, TripRequest(language=_lang(message.text)), _busy,
+                                          SessionStatus.FAILED)
+            try:
+                request = await self._understand(message)
+            except InputError as exc:
+                req = TripRequest(language=_lang(message.text[: self._max_chars]), text=message.text[:200])
+                reason = exc.user_message
+                return await self._direct(message, task_id, req, lambda _r: reason)
+            if not request.destination or request.start_date is None:
+                return await self._direct(message, task_id, request, _missing)
+            if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
+                return Submitted(task_id, started=False, duplicate=True)
+            log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
+            await self._supervisor.start(task_id)
+            return Submitted(task_id, started=True)
+
+    async def _understand(self, message: InboundMessage) -> TripRequest:
+        now = self._clock()
+        if message.has_attachments and not message.text.strip():
+            raise InputError("attachment only", user_message=_attachments(_lang(message.text)))
+        previous = await self._store.latest_in_conversation(message.ref.key)
+        request = None
+        if previous is not None and previous.request.destination:
+            request = amend(previous.request, message.text, now, self._places)
+        if request is None:
+            request = understand(message.text, now, self._places, max_chars=self._max_chars)
+        validate_dates(request, now)
+        return request
+
+    async def _direct(self, message: InboundMessage, task_id: str, request: TripRequest,
+                      say: Callable[[TripRequest], str],
+                      status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION) -> Submitted:
+        text = say(request)
+        body = payload(task_id, status, request, None, None, text)
+        if not await self._outbox.answer_directly(task_id, message.ref, request, status, text, body,
+                                                  message.event_id):
+            return Submitted(task_id, started=False, duplicate=True)
+        log.info("answered directly: %s", status.value)
+        return Submitted(task_id, started=False)
+
+
+def _missing(request: TripRequest) -> str:
+    zh = request.language == Language.ZH
+    if not request.destination:
+        return ("想去哪里玩呢？告诉我目的地和日期，例如“下周末去杭州玩两天”或“明天上海天气怎么样”。" if zh else
+                "Where would you like to go? Tell me a destination and dates, e.g. “3 days in Kyoto next weekend” "
+                "or “weather in Shanghai tomorrow”.")
+    return (f"去{request.destination}的话，打算哪几天呢？例如“下周三到下周日”或“12月5日到7日”。" if zh else
+            f"When would you like to visit {request.destination}? E.g. “next weekend” or “Dec 5 to Dec 7”.")
+
+
+def _busy(request: TripRequest) -> str:
+    return ("你的请求有点多，请稍等一分钟再试。" if request.language == Language.ZH else
+            "You are sending requests faster than I can plan them. Please wait a minute and try again.")
+
+
+def _attachments(lang: Language) -> str:
+    return ("我目前只能看懂文字消息，请用文字告诉我目的地和日期。" if lang == Language.ZH else
+            "I can only read text for now. Please type your destination and dates.")

@@ -1,0 +1,113 @@
+"""Markdown rendering of weather and itineraries, in the user's language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.schemas import Activity, Condition, Itinerary, ItineraryDay, Language, TripRequest, WeatherDay, WeatherReport
+
+CONDITIONS: dict[Condition, tuple[str, str, str]] = {  # (emoji, zh, en)
+    Condition.SUNNY: ("☀️", "晴", "sunny"),
+    Condition.PARTLY_CLOUDY: ("🌤", "晴间多云", "partly cloudy"),
+    Condition.CLOUDY: ("☁️", "多云/阴", "cloudy"),
+    Condition.FOG: ("🌫", "雾", "fog"),
+    Condition.DRIZZLE: ("🌦", "毛毛雨", "drizzle"),
+    Condition.RAIN: ("🌧", "雨", "rain"),
+    Condition.HEAVY_RAIN: ("⛈", "大雨", "heavy rain"),
+    Condition.THUNDERSTORM: ("⛈", "雷阵雨", "thunderstorms"),
+    Condition.SNOW: ("❄️", "雪", "snow"),
+}
+SOURCES = {
+    "forecast": ("实时预报", "forecast"),
+    "climate": ("气候平均值（超出预报范围）", "climate average (beyond the forecast horizon)"),
+    "offline": ("离线估算（气候常年值，非实时预报）", "offline estimate from climate normals, not a live forecast"),
+}
+WEEKDAYS_ZH = "一二三四五六日"
+
+
+def day_label(d: date, lang: Language) -> str:
+    """12月2日 周三 / Wed 2 Dec."""
+    if lang == Language.ZH:
+        return f"{d.month}月{d.day}日 周{WEEKDAYS_ZH[d.weekday()]}"
+    return d.strftime("%a %-d %b")
+
+
+def weather_line(day: WeatherDay, lang: Language) -> str:
+    """One bullet for one day's weather."""
+    emoji, zh, en = CONDITIONS[day.condition]
+    temps = f"{day.temp_min_c:.0f}–{day.temp_max_c:.0f}°C"
+    if lang == Language.ZH:
+        return f"- {day_label(day.date, lang)}：{emoji} {zh} {temps}，降水概率 {day.precipitation_probability}%"
+    return f"- {day_label(day.date, lang)}: {emoji} {en}, {temps}, {day.precipitation_probability}% chance of rain"
+
+
+def weather_block(report: WeatherReport, lang: Language) -> list[str]:
+    """The weather section, with where the figures come from."""
+    sources = sorted({d.source for d in report.days})
+    labels = "、".join(SOURCES[s][0] for s in sources) if lang == Language.ZH else "; ".join(
+        SOURCES[s][1] for s in sources
+    )
+    head = f"**天气（{report.place.name}，来源：{labels}）**" if lang == Language.ZH else (
+        f"**Weather in {report.place.name}** ({labels})"
+    )
+    lines = [head, *(weather_line(d, lang) for d in report.days)]
+    if report.note:
+        lines.append(f"_{report.note}_")
+    return lines
+
+
+def activity_line(a: Activity, lang: Language) -> str:
+    """One bullet for one activity."""
+    zh = lang == Language.ZH
+    where = ("室内" if a.indoor else "户外") if zh else ("indoor" if a.indoor else "outdoor")
+    extra = [where]
+    if a.drive_hours:
+        extra.append(f"车程约 {a.drive_hours:g} 小时" if zh else f"{a.drive_hours:g} h drive")
+    meta = "，".join(extra) if zh else ", ".join(extra)
+    desc = f" — {a.description}" if a.description else ""
+    return f"- {a.time} **{a.name}**（{meta}）{desc}" if zh else f"- {a.time} **{a.name}** ({meta}){desc}"
+
+
+def day_block(index: int, day: ItineraryDay, lang: Language) -> list[str]:
+    """The plan for one day."""
+    head = f"#### 第{index}天 · {day_label(day.date, lang)} · {day.title}" if lang == Language.ZH else (
+        f"#### Day {index} · {day_label(day.date, lang)} · {day.title}"
+    )
+    lines = [head]
+    if day.weather is not None:
+        lines.append(weather_line(day.weather, lang).replace("- ", "", 1))
+    lines += [activity_line(a, lang) for a in day.activities]
+    if day.notes:
+        lines.append(f"_{day.notes}_")
+    return lines
+
+
+def itinerary_title(request: TripRequest, plan: Itinerary) -> str:
+    """The headline of a plan."""
+    start, end, days = request.start_date, request.end_date, len(plan.days)
+    if request.language == Language.ZH:
+        return f"### {plan.destination} {days} 天行程（{start} 至 {end}）"
+    return f"### {days}-day plan for {plan.destination} ({start} to {end})"
+
+
+def itinerary_markdown(request: TripRequest, plan: Itinerary, weather: WeatherReport | None) -> str:
+    """The whole answer for an itinerary request."""
+    lang = request.language
+    lines = [itinerary_title(request, plan)]
+    if plan.summary:
+        lines += ["", plan.summary]
+    if weather is not None:
+        lines += ["", *weather_block(weather, lang)]
+    else:
+        lines += ["", "_天气信息暂时无法获取，行程按常规天气安排，请出发前再查看天气。_" if lang == Language.ZH
+                  else "_Weather information was unavailable; the plan assumes typical weather. Check before you go._"]
+    for i, day in enumerate(plan.days, 1):
+        lines += ["", *day_block(i, day, lang)]
+    if plan.tips:
+        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {t}" for t in plan.tips)]
+    return "\n".join(lines)
+
+
+def weather_markdown(request: TripRequest, report: WeatherReport) -> str:
+    """The whole answer for a weather-only question."""
+    return "\n".join(weather_block(report, request.language))

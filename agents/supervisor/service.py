@@ -1,0 +1,174 @@
+"""The Supervisor: runs each session's steps over RocketMQ and finishes it into the reply outbox.
+
+Results arrive on the task's lite topic. Each is committed to SQLite before it is acked, and a
+redelivered result is a no-op (task ID + step ID). Every wait is bounded by the step's deadline.
+After a restart, unfinished sessions are reloaded, their lite topics resubscribed (results that
+arrived meanwhile are delivered from the backlog) and their pending steps published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from agents.supervisor.compose import compose
+from agents.supervisor.planner import step_input
+from bot.bus import Envelope, LiteSubscriber, Publisher
+from bot.logs import log_context
+from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
+from storage.outbox import Outbox
+from storage.sessions import SessionRecord, SessionStatus, SessionStore, StepRecord, StepStatus
+
+log = logging.getLogger("tourguide.supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A step went out, came back, or the session finished: for progress messages in chat."""
+
+    task_id: str
+    phase: str  # "sent", "ok", "failed", "finished"
+    kind: StepKind | None = None
+    detail: str = ""
+
+
+Listener = Callable[[Progress], Awaitable[None]]
+SubscriberFactory = Callable[[Callable[[Envelope], Any]], LiteSubscriber]
+
+
+class Supervisor:
+    """Owns the result subscriber; ``async with`` starts it and resumes unfinished sessions."""
+
+    def __init__(self, store: SessionStore, outbox: Outbox, publisher: Publisher, subscribe: SubscriberFactory,
+                 topics: dict[StepKind, str], *, step_timeout_s: float) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._publisher = publisher
+        self._subscriber = subscribe(self._on_result)
+        self._topics = topics
+        self._timeout_s = step_timeout_s
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._listeners: list[Listener] = []
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def add_listener(self, listener: Listener) -> None:
+        """Be told about progress of every session."""
+        self._listeners.append(listener)
+
+    async def __aenter__(self) -> Supervisor:
+        await self._subscriber.__aenter__()
+        self._watchdog = asyncio.create_task(self._watch_deadlines(), name="supervisor-deadlines")
+        for task_id in await self._store.unfinished():
+            with log_context(task_id=task_id):
+                log.info("resuming unfinished session")
+            await self.start(task_id)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._watchdog:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+        await self._subscriber.__aexit__(exc_type, exc, tb)
+
+    async def start(self, task_id: str) -> None:
+        """Run a session that is stored and RUNNING: subscribe its lite topic, publish ready steps."""
+        with log_context(task_id=task_id):
+            await self._subscriber.subscribe(task_id)
+            await self._advance(task_id)
+
+    def _lock(self, task_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(task_id, asyncio.Lock())
+
+    async def _on_result(self, envelope: Envelope) -> None:
+        result = decode_result(envelope.body)
+        with log_context(task_id=result.task_id, step=result.step_id, agent=result.agent):
+            status = StepStatus.OK if result.status == ResultStatus.OK else StepStatus.FAILED
+            changed = await self._store.record_result(
+                result.task_id, result.step_id, status, result.output, result.error, result.user_message,
+                result.error_kind,
+            )
+            if not changed:
+                log.info("duplicate or late result ignored")
+                return
+            log.info("result %s", result.status.value)
+            kind = StepKind.WEATHER if result.agent == "weather" else StepKind.TRAVEL
+            await self._emit(Progress(result.task_id, status.value, kind, result.error))
+            await self._advance(result.task_id)
+
+    async def _advance(self, task_id: str) -> None:
+        async with self._lock(task_id):
+            session = await self._store.get(task_id)
+            if session is None or session.status != SessionStatus.RUNNING:
+                return
+            for step in _ready(session):
+                await self._dispatch(session, step)
+            if all(s.done for s in session.steps) or _blocked(session):
+                await self._finish(session)
+
+    async def _dispatch(self, session: SessionRecord, step: StepRecord) -> None:
+        deadline = time.time() + self._timeout_s
+        task = TaskMessage(
+            task_id=session.task_id, step_id=step.step_id, input=step_input(session, step),
+            reply_lite_topic=session.task_id, deadline=datetime.fromtimestamp(deadline, UTC),
+            language=session.request.language,
+        )
+        await self._publisher.publish(self._topics[step.kind], encode(task), keys=[session.task_id],
+                                      tag=step.kind.value)
+        await self._store.mark_sent(session.task_id, step.step_id, deadline)
+        log.info("step %s sent", step.step_id)
+        await self._emit(Progress(session.task_id, "sent", step.kind))
+
+    async def _finish(self, session: SessionRecord) -> None:
+        session = await self._store.get(session.task_id) or session
+        answer = compose(session)
+        if await self._outbox.finish(session.task_id, answer.status, session.ref, answer.text, answer.payload):
+            log.info("session finished: %s", answer.status.value)
+            await self._emit(Progress(session.task_id, "finished", None, answer.status.value))
+        with contextlib.suppress(Exception):
+            await self._subscriber.unsubscribe(session.task_id)
+        self._locks.pop(session.task_id, None)
+
+    async def _watch_deadlines(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for task_id in await self._store.unfinished():
+                session = await self._store.get(task_id)
+                late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < time.time()] if (
+                    session) else []
+                for step in late:
+                    with log_context(task_id=task_id, step=step.step_id):
+                        log.warning("no result before the deadline")
+                        await self._store.record_result(task_id, step.step_id, StepStatus.FAILED,
+                                                        error="no result before the deadline",
+                                                        error_kind=ErrorKind.TIMEOUT)
+                        await self._emit(Progress(task_id, "failed", step.kind, "timeout"))
+                if late:
+                    await self._advance(task_id)
+
+    async def _emit(self, event: Progress) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("progress listener failed")
+
+
+def _ready(session: SessionRecord) -> list[StepRecord]:
+    done_ok = {s.step_id for s in session.steps if s.done}
+    return [s for s in session.steps if s.status == StepStatus.PENDING and set(s.depends_on) <= done_ok
+            and not _blocked(session)]
+
+
+def _blocked(session: SessionRecord) -> bool:
+    """A step failed because of the user's input: nothing after it can help, ask the user."""
+    return any(s.status == StepStatus.FAILED and s.error_kind == ErrorKind.INPUT for s in session.steps)

@@ -1,0 +1,43 @@
+"""Trip planning: an LLM planner when one is configured, the offline rule planner otherwise or as fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from agents.travel.offline_planner import OfflinePlanner
+
+from agents.travel.llm_planner import LLMPlanner
+from bot.errors import ConfigError, ExternalServiceError, WireError
+from bot.schemas import Itinerary, TripRequest, WeatherReport
+from bot.wire import TaskMessage, TravelInput
+
+log = logging.getLogger("tourguide.agent.travel")
+
+
+class TravelService:
+    """Plans exactly the requested dates using each day's weather."""
+
+    def __init__(
+        self, offline: OfflinePlanner, llm: LLMPlanner | None = None, simulated_latency_s: float = 0.0
+    ) -> None:
+        self._offline = offline
+        self._llm = llm
+        self._latency_s = simulated_latency_s
+
+    async def handle(self, task: TaskMessage) -> Itinerary:
+        """Step handler for ``TravelAgentTask`` messages."""
+        if not isinstance(task.input, TravelInput):
+            raise WireError(f"travel agent got a {task.input.kind} step")
+        return await self.plan(task.input.request, task.input.weather)
+
+    async def plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
+        """The itinerary; falls back to the offline planner when the LLM fails."""
+        if self._latency_s:
+            await asyncio.sleep(self._latency_s)  # benchmark knob: stands in for LLM think time
+        if self._llm is not None:
+            try:
+                return await self._llm.plan(request, weather)
+            except (ExternalServiceError, ConfigError) as exc:
+                log.warning("LLM planner failed, using the offline planner: %s", exc)
+        return self._offline.plan(request, weather)

@@ -1,0 +1,105 @@
+"""The tourguide SQLite database (aiosqlite): one connection, one owner, closed by ``async with``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+from bot.errors import StorageError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    task_id TEXT PRIMARY KEY, conversation TEXT NOT NULL, reference TEXT NOT NULL, request TEXT NOT NULL,
+    status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status);
+CREATE INDEX IF NOT EXISTS sessions_by_conversation ON sessions (conversation, created_at);
+CREATE TABLE IF NOT EXISTS steps (
+    task_id TEXT NOT NULL, step_id TEXT NOT NULL, kind TEXT NOT NULL, depends_on TEXT NOT NULL,
+    status TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT NOT NULL DEFAULT '',
+    user_message TEXT NOT NULL DEFAULT '', deadline REAL NOT NULL, updated_at REAL NOT NULL,
+    error_kind TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (task_id, step_id));
+CREATE TABLE IF NOT EXISTS outbox (
+    task_id TEXT PRIMARY KEY, platform TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
+    text TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL, last_error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, platform, next_attempt_at);
+CREATE TABLE IF NOT EXISTS inbound (
+    platform TEXT NOT NULL, event_id TEXT NOT NULL, task_id TEXT NOT NULL, received_at REAL NOT NULL,
+    PRIMARY KEY (platform, event_id));
+CREATE TABLE IF NOT EXISTS traces (
+    id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, at REAL NOT NULL, hop TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
+"""
+
+
+class Database:
+    """Owns the connection; every statement runs under one lock so transactions never interleave."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._path = str(path)
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> Database:
+        try:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = await aiosqlite.connect(self._path, isolation_level=None)
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.executescript(SCHEMA)
+        except Exception as exc:
+            raise StorageError(f"cannot open database {self._path}: {exc}") from exc
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError("database is not open")
+        return self._db
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``async with db.transaction() as conn:``: committed on success, rolled back on error."""
+        async with self._lock:
+            conn = self._conn
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, StorageError | asyncio.CancelledError) or not isinstance(exc, Exception):
+                    raise
+                if isinstance(exc, aiosqlite.Error):
+                    raise StorageError(f"database write failed: {exc}") from exc
+                raise
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Rows of a query."""
+        async with self._lock:
+            try:
+                return list(await self._conn.execute_fetchall(sql, tuple(params)))
+            except aiosqlite.Error as exc:
+                raise StorageError(f"database read failed: {exc}") from exc
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+        """The first row of a query, or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None

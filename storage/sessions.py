@@ -1,0 +1,202 @@
+"""Supervisor sessions and their steps: the durable state machine behind every request."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from bot.conversation import ConversationRef
+from bot.schemas import TripRequest
+from bot.wire import ErrorKind, StepInput, StepKind, StepOutput
+from storage.database import Database
+from storage.traces import append_trace as _trace
+
+_INPUT: TypeAdapter[Any] = TypeAdapter(StepInput)
+_OUTPUT: TypeAdapter[Any] = TypeAdapter(StepOutput)
+
+
+class SessionStatus(StrEnum):
+    """Where a session stands."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    NEEDS_CLARIFICATION = "needs_clarification"
+    FAILED = "failed"
+
+
+class StepStatus(StrEnum):
+    """Where a step stands; OK and FAILED are final."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One sub-task of a session."""
+
+    step_id: str
+    kind: StepKind
+    depends_on: tuple[str, ...]
+    status: StepStatus
+    input: Any  # WeatherInput | TravelInput
+    deadline: float
+    output: Any = None  # WeatherReport | Itinerary
+    error: str = ""
+    user_message: str = ""
+    error_kind: ErrorKind | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once the step has a final outcome."""
+        return self.status in (StepStatus.OK, StepStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A request, where it came from, and its steps."""
+
+    task_id: str
+    ref: ConversationRef
+    request: TripRequest
+    status: SessionStatus
+    created_at: float
+    steps: tuple[StepRecord, ...] = ()
+
+    def step(self, step_id: str) -> StepRecord | None:
+        """A step by ID."""
+        return next((s for s in self.steps if s.step_id == step_id), None)
+
+
+class SessionStore:
+    """Reads and writes sessions; every change is one committed transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, task_id: str, ref: ConversationRef, request: TripRequest, steps: list[StepRecord],
+        event_id: str = "",
+    ) -> bool:
+        """Persist a new running session with its planned steps; False if ``event_id`` was seen before."""
+        async with self._db.transaction() as conn:
+            if not await insert_session(conn, task_id, ref, request, SessionStatus.RUNNING, event_id):
+                return False
+            now = time.time()
+            await conn.executemany(
+                "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(task_id, s.step_id, s.kind.value, json.dumps(s.depends_on), s.status.value,
+                  s.input.model_dump_json(), None, "", "", s.deadline, now, "") for s in steps],
+            )
+            await _trace(conn, task_id, "session", f"created with {len(steps)} steps")
+        return True
+
+    async def task_for_event(self, platform: str, event_id: str) -> str | None:
+        """The task an inbound platform event already started, if any (dedupe of redeliveries)."""
+        row = await self._db.fetch_one(
+            "SELECT task_id FROM inbound WHERE platform = ? AND event_id = ?", (platform, event_id)
+        )
+        return str(row[0]) if row else None
+
+    async def get(self, task_id: str) -> SessionRecord | None:
+        """A session with its steps, or None when there is no such task."""
+        row = await self._db.fetch_one("SELECT * FROM sessions WHERE task_id = ?", (task_id,))
+        if row is None:
+            return None
+        steps = await self._db.fetch_all("SELECT * FROM steps WHERE task_id = ? ORDER BY rowid", (task_id,))
+        return _session(row, [_step(r) for r in steps])
+
+    async def unfinished(self) -> list[str]:
+        """Task IDs of sessions still running (to resume after a restart)."""
+        rows = await self._db.fetch_all("SELECT task_id FROM sessions WHERE status = ? ORDER BY created_at",
+                                        (SessionStatus.RUNNING.value,))
+        return [r[0] for r in rows]
+
+    async def latest_in_conversation(self, conversation: str) -> SessionRecord | None:
+        """The most recent session of a conversation thread (for follow-ups)."""
+        row = await self._db.fetch_one(
+            "SELECT task_id FROM sessions WHERE conversation = ? ORDER BY created_at DESC LIMIT 1", (conversation,)
+        )
+        return await self.get(row[0]) if row else None
+
+    async def mark_sent(self, task_id: str, step_id: str, deadline: float) -> None:
+        """A step's task message was published; its result is due by ``deadline`` (epoch seconds)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE steps SET status = ?, deadline = ?, updated_at = ? "
+                "WHERE task_id = ? AND step_id = ? AND status = ?",
+                (StepStatus.SENT.value, deadline, time.time(), task_id, step_id, StepStatus.PENDING.value),
+            )
+            await _trace(conn, task_id, f"step:{step_id}", "task published")
+
+    async def record_result(
+        self, task_id: str, step_id: str, status: StepStatus, output: Any = None, error: str = "",
+        user_message: str = "", error_kind: ErrorKind | None = None,
+    ) -> bool:
+        """Store a step's outcome; False when the step was already final (a redelivery: no-op)."""
+        body = output.model_dump_json() if output is not None else None
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE steps SET status = ?, output = ?, error = ?, user_message = ?, error_kind = ?, updated_at = ? "
+                "WHERE task_id = ? AND step_id = ? AND status IN (?, ?)",
+                (status.value, body, error, user_message, error_kind.value if error_kind else "", time.time(),
+                 task_id, step_id,
+                 StepStatus.PENDING.value, StepStatus.SENT.value),
+            )
+            changed = cursor.rowcount == 1
+            if changed:
+                await _trace(conn, task_id, f"step:{step_id}", f"result {status.value} {error}".strip())
+        return changed
+
+    async def trace(self, task_id: str, hop: str, detail: str) -> None:
+        """Append a trace record for a task."""
+        async with self._db.transaction() as conn:
+            await _trace(conn, task_id, hop, detail)
+
+    async def traces(self, task_id: str) -> list[tuple[float, str, str]]:
+        """Every trace record of a task, oldest first."""
+        rows = await self._db.fetch_all("SELECT at, hop, detail FROM traces WHERE task_id = ? ORDER BY id", (task_id,))
+        return [(float(r[0]), r[1], r[2]) for r in rows]
+
+
+async def insert_session(conn: Any, task_id: str, ref: ConversationRef, request: TripRequest,
+                         status: SessionStatus, event_id: str) -> bool:
+    """Insert a session row (and its inbound event row) inside the caller's transaction.
+
+    Returns False, inserting nothing, when the platform event was already recorded.
+    """
+    now = time.time()
+    if event_id:
+        cursor = await conn.execute(
+            "INSERT OR IGNORE INTO inbound VALUES (?,?,?,?)", (ref.platform, event_id, task_id, now)
+        )
+        if cursor.rowcount != 1:
+            return False
+    await conn.execute(
+        "INSERT INTO sessions VALUES (?,?,?,?,?,?,?)",
+        (task_id, ref.key, ref.model_dump_json(), request.model_dump_json(), status.value, now, now),
+    )
+    return True
+
+
+def _session(row: Any, steps: list[StepRecord]) -> SessionRecord:
+    return SessionRecord(
+        task_id=row[0], ref=ConversationRef.model_validate_json(row[2]),
+        request=TripRequest.model_validate_json(row[3]), status=SessionStatus(row[4]), created_at=float(row[5]),
+        steps=tuple(steps),
+    )
+
+
+def _step(r: Any) -> StepRecord:
+    return StepRecord(
+        step_id=r[1], kind=StepKind(r[2]), depends_on=tuple(json.loads(r[3])), status=StepStatus(r[4]),
+        input=_INPUT.validate_json(r[5]), output=_OUTPUT.validate_json(r[6]) if r[6] else None,
+        error=r[7], user_message=r[8], deadline=float(r[9]), error_kind=ErrorKind(r[11]) if r[11] else None,
+    )
