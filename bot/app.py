@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.broker import provision
 from bot.broker.config import BrokerConfig
@@ -59,3 +62,61 @@ async def apply_topics(data_dir: Path | None) -> int:
         await catalog.apply(provision.topics(), provision.groups(), provision.subscriptions())
     print(f"applied {len(provision.topics())} topics and {len(provision.groups())} groups to {path}")
     return 0
+
+
+def _settings_clock(now: str | None) -> Callable[[], datetime]:
+    """A fixed clock for ``--now`` (reproducible runs), else the current time in the configured zone."""
+    settings = load_settings()
+    if now:
+        fixed = datetime.fromisoformat(now)
+        if fixed.tzinfo is None:
+            fixed = fixed.replace(tzinfo=ZoneInfo(settings.timezone))
+        return lambda: fixed
+    zone = ZoneInfo(settings.timezone)
+    return lambda: datetime.now(zone)
+
+
+async def run_agent(kind: str) -> int:
+    """``tourguide agent weather|travel``: one worker agent until SIGTERM / SIGINT."""
+    from bot.cli import wait_for_stop_signal
+    from bot.runtime import agent, broker_endpoint, bus_config
+
+    settings = load_settings()
+    async with broker_endpoint(settings) as endpoint, agent(kind, settings, bus_config(settings, endpoint)):  # type: ignore[arg-type]
+        log.info("%s agent consuming from %s", kind, endpoint)
+        print("ready", flush=True)
+        await wait_for_stop_signal()
+    return 0
+
+
+async def run_supervisor(with_agents: bool) -> int:
+    """``tourguide supervisor``: resume and run sessions created by any front end on this database."""
+    from bot.cli import wait_for_stop_signal
+    from bot.runtime import pipeline
+
+    settings = load_settings()
+    async with pipeline(settings, agents="inline" if with_agents else "none", clock=_settings_clock(None)) as p:
+        log.info("supervisor running on %s", p.endpoint)
+        print("ready", flush=True)
+        await wait_for_stop_signal()
+    return 0
+
+
+async def run_ask(text: str, as_json: bool, now: str | None, agents: str) -> int:
+    """``tourguide ask``: one request through the whole pipeline."""
+    from adapters.cli import ask_once
+    from bot.runtime import pipeline
+
+    settings = load_settings()
+    async with pipeline(settings, agents=agents, clock=_settings_clock(now)) as p:  # type: ignore[arg-type]
+        return await ask_once(p, text, as_json=as_json, timeout_s=2 * settings.step_timeout_s + 30)
+
+
+async def run_chat(now: str | None, agents: str) -> int:
+    """``tourguide chat``: the interactive terminal."""
+    from adapters.cli import chat_loop
+    from bot.runtime import pipeline
+
+    settings = load_settings()
+    async with pipeline(settings, agents=agents, clock=_settings_clock(now)) as p:  # type: ignore[arg-type]
+        return await chat_loop(p, timeout_s=2 * settings.step_timeout_s + 30)

@@ -128,3 +128,51 @@ def bench_broker(messages: int, lite_topics: int) -> None:
     from bot.benchmarks.broker import run
 
     _run(run(messages, lite_topics))
+
+
+_AGENTS_HELP = "Run the agents as separate processes (default), inline in this process, or not at all."
+
+
+@main.command("agent")
+@click.argument("kind", type=click.Choice(["weather", "travel"]))
+def agent_cmd(kind: str) -> None:
+    """Run one worker agent (scale out by starting more: they share a consumer group)."""
+    from bot.app import run_agent
+
+    _run(run_agent(kind))
+
+
+@main.command("supervisor")
+@click.option("--with-agents", is_flag=True, help="Also run both agents in this process.")
+def supervisor_cmd(with_agents: bool) -> None:
+    """Run the Supervisor: resumes unfinished sessions and runs new ones from the database."""
+    from bot.app import run_supervisor
+
+    _run(run_supervisor(with_agents))
+
+
+@main.command("ask")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of Markdown.")
+@click.option("--now", default=None, metavar="ISO-8601", help="Fix the clock, e.g. 2026-11-23T09:00:00+08:00.")
+@click.option("--agents", type=click.Choice(["process", "inline"]), default="process", show_default=True,
+              help=_AGENTS_HELP)
+def ask_cmd(text: str, as_json: bool, now: str | None, agents: str) -> None:
+    """Plan one request and exit: 0 = answered, 3 = needs more detail, 1 = failed.
+
+    Example: tourguide ask "帮我做一个下周三到下周日杭州周边自驾游方案"
+    """
+    from bot.app import run_ask
+
+    _run(run_ask(text, as_json, now, agents))
+
+
+@main.command("chat")
+@click.option("--now", default=None, metavar="ISO-8601", help="Fix the clock for reproducible answers.")
+@click.option("--agents", type=click.Choice(["process", "inline"]), default="process", show_default=True,
+              help=_AGENTS_HELP)
+def chat_cmd(now: str | None, agents: str) -> None:
+    """Chat in the terminal (prompt `You >`); follow-ups like “改成3天” amend the last plan."""
+    from bot.app import run_chat
+
+    _run(run_chat(now, agents))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
+
+from bot.wire import StepKind
 
 
 class ConversationRef(BaseModel):
@@ -37,3 +40,13 @@ class InboundMessage(BaseModel):
     text: str
     received_at: datetime
     has_attachments: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A step went out, came back, or the session finished: for progress messages in chat."""
+
+    task_id: str
+    phase: str  # "sent", "ok", "failed", "finished"
+    kind: StepKind | None = None
+    detail: str = ""

@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from agents.supervisor.compose import payload
 from agents.supervisor.planner import plan_steps
-from agents.supervisor.service import Supervisor
 from agents.understanding import PlaceFinder, amend, understand, validate_dates
 from bot.conversation import InboundMessage
 from bot.errors import InputError
@@ -64,11 +63,12 @@ def _lang(text: str) -> Language:
 class Intake:
     """Turns inbound messages into sessions; the one entry point for every front end."""
 
-    def __init__(self, store: SessionStore, outbox: Outbox, supervisor: Supervisor, places: PlaceFinder,
-                 clock: Callable[[], datetime], *, max_chars: int, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
+                 places: PlaceFinder, clock: Callable[[], datetime], *, max_chars: int,
+                 limiter: RateLimiter | None = None) -> None:
         self._store = store
         self._outbox = outbox
-        self._supervisor = supervisor
+        self._start = start  # the in-process Supervisor's start; a Supervisor elsewhere adopts new sessions
         self._places = places
         self._clock = clock
         self._max_chars = max_chars
@@ -96,7 +96,7 @@ class Intake:
             if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
                 return Submitted(task_id, started=False, duplicate=True)
             log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
-            await self._supervisor.start(task_id)
+            await self._start(task_id)
             return Submitted(task_id, started=True)
 
     async def _understand(self, message: InboundMessage) -> TripRequest:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -21,22 +20,13 @@ from typing import Any
 from agents.supervisor.compose import compose
 from agents.supervisor.planner import step_input
 from bot.bus import Envelope, LiteSubscriber, Publisher
+from bot.conversation import Progress
 from bot.logs import log_context
 from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.outbox import Outbox
 from storage.sessions import SessionRecord, SessionStatus, SessionStore, StepRecord, StepStatus
 
 log = logging.getLogger("tourguide.supervisor")
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A step went out, came back, or the session finished: for progress messages in chat."""
-
-    task_id: str
-    phase: str  # "sent", "ok", "failed", "finished"
-    kind: StepKind | None = None
-    detail: str = ""
 
 
 Listener = Callable[[Progress], Awaitable[None]]
@@ -56,6 +46,7 @@ class Supervisor:
         self._timeout_s = step_timeout_s
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Listener] = []
+        self._active: set[str] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
     def add_listener(self, listener: Listener) -> None:
@@ -83,6 +74,7 @@ class Supervisor:
     async def start(self, task_id: str) -> None:
         """Run a session that is stored and RUNNING: subscribe its lite topic, publish ready steps."""
         with log_context(task_id=task_id):
+            self._active.add(task_id)
             await self._subscriber.subscribe(task_id)
             await self._advance(task_id)
 
@@ -137,11 +129,15 @@ class Supervisor:
         with contextlib.suppress(Exception):
             await self._subscriber.unsubscribe(session.task_id)
         self._locks.pop(session.task_id, None)
+        self._active.discard(session.task_id)
 
     async def _watch_deadlines(self) -> None:
+        """Fail late steps; adopt running sessions another process (a front end) created."""
         while True:
             await asyncio.sleep(1.0)
             for task_id in await self._store.unfinished():
+                if task_id not in self._active:
+                    await self.start(task_id)
                 session = await self._store.get(task_id)
                 late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < time.time()] if (
                     session) else []

@@ -1,0 +1,114 @@
+"""The terminal front end: ``tourguide chat`` (prompt ``You >``) and one-shot ``tourguide ask``.
+
+Like every adapter it only translates: a line of input becomes an InboundMessage for the intake,
+Supervisor progress becomes a short status line, and the outbox answer is printed once and marked
+sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.runtime import Pipeline
+from bot.wire import StepKind
+from storage.outbox import Reply
+
+EXIT_CODES = {"completed": 0, "failed": 1, "needs_clarification": 3}
+_PROGRESS = {
+    ("sent", StepKind.WEATHER): ("→ 已请天气助手查询目的地天气…", "→ asked the Weather agent for the forecast…"),
+    ("ok", StepKind.WEATHER): ("✓ 天气结果已返回", "✓ weather is in"),
+    ("sent", StepKind.TRAVEL): ("→ 已请行程助手根据天气制定行程…", "→ asked the Travel agent for a plan…"),
+    ("ok", StepKind.TRAVEL): ("✓ 行程已完成", "✓ the itinerary is ready"),
+    ("failed", StepKind.WEATHER): ("✗ 天气查询失败", "✗ the weather lookup failed"),
+    ("failed", StepKind.TRAVEL): ("✗ 行程规划失败", "✗ trip planning failed"),
+}
+
+
+def _is_zh(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+class Terminal:
+    """One terminal conversation; follow-ups in it amend the previous plan."""
+
+    def __init__(self, pipeline: Pipeline, progress_out: TextIO, *, answer_timeout_s: float) -> None:
+        self._pipeline = pipeline
+        self._out = progress_out
+        self._timeout_s = answer_timeout_s
+        self._conversation = f"cli-{uuid.uuid4().hex[:12]}"
+        self._finished: dict[str, asyncio.Event] = {}
+        self._zh = False
+        pipeline.supervisor.add_listener(self._on_progress)
+
+    async def _on_progress(self, event: Progress) -> None:
+        if event.phase == "finished":
+            self._finished.setdefault(event.task_id, asyncio.Event()).set()
+            return
+        if event.kind is not None and (text := _PROGRESS.get((event.phase, event.kind))):
+            print(text[0] if self._zh else text[1], file=self._out, flush=True)
+
+    async def ask(self, text: str) -> Reply:
+        """Submit one request and wait for its single answer (marked sent once returned)."""
+        self._zh = _is_zh(text)
+        ref = ConversationRef(platform="cli", channel=self._conversation, user="terminal")
+        message = InboundMessage(ref=ref, event_id=uuid.uuid4().hex, text=text, received_at=datetime.now(UTC))
+        submitted = await self._pipeline.intake.submit(message)
+        reply = await self._wait(submitted.task_id)
+        await self._pipeline.outbox.mark_sent(reply.task_id)
+        return reply
+
+    async def _wait(self, task_id: str) -> Reply:
+        event = self._finished.setdefault(task_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        while (reply := await self._pipeline.outbox.get(task_id)) is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"no answer for {task_id} within {self._timeout_s:.0f}s")
+            try:
+                await asyncio.wait_for(event.wait(), min(remaining, 0.5))
+            except TimeoutError:
+                continue
+        self._finished.pop(task_id, None)
+        return reply
+
+
+async def ask_once(pipeline: Pipeline, text: str, *, as_json: bool, timeout_s: float) -> int:
+    """``tourguide ask``: print the answer (Markdown or one JSON object); exit code by status."""
+    terminal = Terminal(pipeline, sys.stderr, answer_timeout_s=timeout_s)
+    reply = await terminal.ask(text)
+    if as_json:
+        print(json.dumps(reply.payload, ensure_ascii=False, indent=2))
+    else:
+        print(reply.text)
+    return EXIT_CODES.get(str(reply.payload.get("status")), 1)
+
+
+async def chat_loop(pipeline: Pipeline, read_line: Callable[[str], str] = input, *, timeout_s: float) -> int:
+    """``tourguide chat``: a prompt until EOF, ``exit`` or Ctrl-C."""
+    terminal = Terminal(pipeline, sys.stdout, answer_timeout_s=timeout_s)
+    print("tourguide: 你好！Tell me where and when, e.g. “帮我做一个下周三到下周日杭州周边自驾游方案” or "
+          "“3 days in Kyoto next weekend”. Type exit to quit.", flush=True)
+    while True:
+        try:
+            line = await asyncio.to_thread(read_line, "You > ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
+            return 0
+        if not line.strip():
+            continue
+        try:
+            reply = await terminal.ask(line)
+        except TimeoutError as exc:
+            print(f"tourguide: sorry, that took too long ({exc}). Please try again.", flush=True)
+            continue
+        print(f"\n{reply.text}\n", flush=True)
