@@ -176,3 +176,14 @@ def chat_cmd(now: str | None, agents: str) -> None:
     from bot.app import run_chat
 
     _run(run_chat(now, agents))
+
+
+@bench.command("pipeline")
+@click.option("--sessions", default=20, show_default=True, help="Sessions submitted at once.")
+@click.option("--agent-latency", default=1.0, show_default=True, help="Simulated LLM seconds per agent step.")
+@click.option("--agent-concurrency", default=4, show_default=True, help="Steps each agent runs at once.")
+def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int) -> None:
+    """N sessions through the real agents (separate processes): makespan vs ideal, session times, RSS."""
+    from bot.benchmarks.pipeline import run
+
+    _run(run(sessions, agent_latency, agent_concurrency))

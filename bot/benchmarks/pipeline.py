@@ -1,0 +1,106 @@
+"""`tourguide bench pipeline`: N sessions at once through the real agents with a simulated LLM delay.
+
+Each agent step sleeps ``agent_latency`` seconds (standing in for LLM time) and each agent runs at most
+``agent_concurrency`` steps at once. A session is weather then travel, so the best possible makespan is
+``N x latency / K`` (the bottleneck stage) plus one ``latency`` to fill the two-stage pipeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psutil
+
+from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.runtime import Pipeline, pipeline
+from bot.settings import load_settings
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
+
+
+class _RssSampler:
+    """Peak resident memory of this process and each child process."""
+
+    def __init__(self) -> None:
+        self.peak: dict[str, int] = {}
+
+    async def run(self) -> None:
+        me = psutil.Process()
+        while True:
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    name = " ".join(proc.cmdline()[-2:]) if proc.pid != me.pid else "supervisor+broker"
+                    self.peak[name] = max(self.peak.get(name, 0), proc.memory_info().rss)
+                except psutil.Error:
+                    continue
+            await asyncio.sleep(0.2)
+
+
+async def _one_round(p: Pipeline, count: int) -> list[float]:
+    done: dict[str, float] = {}
+    finished = asyncio.Event()
+    started: dict[str, float] = {}
+
+    async def on_progress(event: Progress) -> None:
+        if event.phase == "finished" and event.task_id in started:
+            done[event.task_id] = time.perf_counter() - started[event.task_id]
+            if len(done) == count:
+                finished.set()
+
+    p.supervisor.add_listener(on_progress)
+    for i in range(count):
+        ref = ConversationRef(platform="bench", channel=uuid.uuid4().hex, user=f"user-{i}")
+        message = InboundMessage(
+            ref=ref, event_id=uuid.uuid4().hex, text=REQUESTS[i % len(REQUESTS)], received_at=datetime.now(UTC)
+        )
+        t0 = time.perf_counter()
+        submitted = await p.intake.submit(message)
+        started[submitted.task_id] = t0
+    await asyncio.wait_for(finished.wait(), 600)
+    return list(done.values())
+
+
+async def run(sessions: int, latency_s: float, concurrency: int) -> int:
+    """Run the benchmark and print the figures."""
+    os.environ["TOURGUIDE_SIMULATED_LLM_LATENCY"] = str(latency_s)  # read by the agent processes
+    os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
+        settings = load_settings(
+            data_dir=Path(tmp),
+            rocketmq_endpoint="",
+            user_rate_per_minute=100_000,
+            step_timeout_s=max(120.0, sessions * latency_s * 2),
+        )
+        sampler = _RssSampler()
+        sampling = asyncio.create_task(sampler.run())
+        async with pipeline(settings, agents="process", clock=lambda: NOW) as p:
+            single = (await _one_round(p, 1))[0]
+            t0 = time.perf_counter()
+            times = await _one_round(p, sessions)
+            makespan = time.perf_counter() - t0
+        sampling.cancel()
+    ideal = sessions * latency_s / concurrency + latency_s
+    print(
+        f"{sessions} sessions, simulated agent latency {latency_s:g} s per step, {concurrency} steps at once per agent"
+    )
+    print(
+        f"  makespan            {makespan:8.2f} s   (ideal {ideal:.2f} s: N x latency / K + latency; "
+        f"{ideal / makespan:.0%} of ideal)"
+    )
+    print(
+        f"  session time        p50 {statistics.median(times):.2f} s   p99 {sorted(times)[int(0.99 * (len(times) - 1))]:.2f} s"
+    )
+    print(f"  orchestration overhead per session (one session alone): {max(0.0, single - 2 * latency_s) * 1000:.0f} ms")
+    print("  peak RSS per process:")
+    for name, rss in sorted(sampler.peak.items()):
+        print(f"    {name:<28} {rss / 2**20:7.1f} MiB")
+    return 0
