@@ -69,6 +69,10 @@ async def _one_round(p: Pipeline, count: int) -> list[float]:
     return list(done.values())
 
 
+def _p99(values: list[float]) -> float:
+    return sorted(values)[int(0.99 * (len(values) - 1))]
+
+
 async def run(sessions: int, latency_s: float, concurrency: int) -> int:
     """Run the benchmark and print the figures."""
     os.environ["TOURGUIDE_SIMULATED_LLM_LATENCY"] = str(latency_s)  # read by the agent processes
@@ -97,7 +101,7 @@ async def run(sessions: int, latency_s: float, concurrency: int) -> int:
         f"{ideal / makespan:.0%} of ideal)"
     )
     print(
-        f"  session time        p50 {statistics.median(times):.2f} s   p99 {sorted(times)[int(0.99 * (len(times) - 1))]:.2f} s"
+        f"  session time        p50 {statistics.median(times):.2f} s   p99 {_p99(times):.2f} s"
     )
     print(f"  orchestration overhead per session (one session alone): {max(0.0, single - 2 * latency_s) * 1000:.0f} ms")
     print("  peak RSS per process:")
