@@ -41,7 +41,20 @@ class _Bridge(MessageListener):  # type: ignore[misc]
         return ConsumeResult.SUCCESS
 
 
-class TaskConsumer:
+class _OwnsConsumer:
+    """Shuts the client consumer down (in a thread: it blocks) when the ``async with`` block exits."""
+
+    _consumer: Any = None
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._consumer is not None:
+            await asyncio.to_thread(self._consumer.shutdown)
+            self._consumer = None
+
+
+class TaskConsumer(_OwnsConsumer):
     """Consumes one topic in a consumer group with at most ``max_in_flight`` handlers running.
 
     ``async with TaskConsumer(config, topic, group, handler):`` consumes until the block exits.
@@ -83,15 +96,8 @@ class TaskConsumer:
         self._consumer = consumer
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._consumer is not None:
-            await asyncio.to_thread(self._consumer.shutdown)
-            self._consumer = None
 
-
-class LiteSubscriber:
+class LiteSubscriber(_OwnsConsumer):
     """A LitePushConsumer on a LITE parent topic: receives only the lite topics it subscribed.
 
     The Supervisor subscribes each task's lite topic (the task ID) and unsubscribes when done.
@@ -114,13 +120,6 @@ class LiteSubscriber:
         await _start(consumer, f"lite consumer {self._group} on {self._bind_topic}")
         self._consumer = consumer
         return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._consumer is not None:
-            await asyncio.to_thread(self._consumer.shutdown)
-            self._consumer = None
 
     async def subscribe(self, lite_topic: str) -> None:
         """Start receiving a lite topic, including anything already published to it."""
