@@ -1,0 +1,1 @@
+"""Travel agent: itinerary planning (the offline, rule-based planner lives here)."""

@@ -1,0 +1,72 @@
+"""The offline planner: a deterministic, rule-based itinerary from the built-in catalog.
+
+This is what answers when there is no LLM key and no network. It never invents places:
+an unknown destination raises :class:`~bot.errors.UnknownPlace`. Weather, when given, is
+matched to each date by day; wet days get indoor plans only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from agents.knowledge.catalog import Catalog
+from bot.errors import UnknownPlace
+from bot.schemas import Itinerary, Language, TravelMode, TripRequest, WeatherDay, WeatherReport
+
+from .overview import summary, tips
+from .render import RenderContext, render_day
+from .selection import choose_days, preferences
+
+MAX_DAYS = 60
+
+
+def _dates(request: TripRequest) -> list[date]:
+    start, end = request.start_date, request.end_date
+    if start is None or end is None:
+        raise ValueError("the trip request has no resolved dates")
+    if end < start:
+        raise ValueError(f"end date {end} is before start date {start}")
+    count = (end - start).days + 1
+    if count > MAX_DAYS:
+        raise ValueError(f"{count}-day trip is longer than the {MAX_DAYS} days the planner handles")
+    return [start + timedelta(days=offset) for offset in range(count)]
+
+
+def _weather_by_date(weather: WeatherReport | None, dates: list[date]) -> list[WeatherDay | None]:
+    known = {day.date: day for day in weather.days} if weather is not None else {}
+    return [known.get(day) for day in dates]
+
+
+class OfflinePlanner:
+    """Builds itineraries from the catalog with fixed, explainable rules (no LLM)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        """Plan trips to the destinations of ``catalog``."""
+        self._catalog = catalog
+
+    def plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
+        """One ItineraryDay per date of ``request``, using ``weather`` where it covers the date.
+
+        Raises ValueError when the request has no dates (or reversed / overlong ones) and
+        UnknownPlace when its destination is missing or not in the catalog.
+        """
+        dates = _dates(request)
+        if not request.destination:
+            raise UnknownPlace("the trip request has no destination")
+        destination = self._catalog.get(request.destination)
+        prefs = preferences(request)
+        choices = choose_days(destination, dates, _weather_by_date(weather, dates), prefs)
+        chinese = request.language is Language.ZH
+        ctx = RenderContext(
+            language=request.language,
+            city=destination.label(chinese),
+            budget=request.budget,
+            transit=request.mode is TravelMode.PUBLIC_TRANSPORT,
+            around=request.around,
+        )
+        return Itinerary(
+            destination=destination.label(chinese),
+            days=tuple(render_day(choice, ctx) for choice in choices),
+            summary=summary(request, choices, ctx),
+            tips=tips(request, choices, prefs, ctx),
+        )

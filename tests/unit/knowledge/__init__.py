@@ -1,0 +1,1 @@
+"""Tests of the built-in knowledge, the offline climate and the offline planner."""
