@@ -24,7 +24,8 @@ def summary(request: TripRequest, days: Sequence[DayChoice], ctx: RenderContext)
     city_days = len(days) - len(trips)
     if trips:
         names = ("、" if ctx.zh else ", ").join(trips)
-        parts = ctx.say("parts_trips", count=len(trips), names=names, city_days=city_days)
+        key = "parts_trips" if city_days else "parts_trips_only"
+        parts = ctx.say(key, count=len(trips), names=names, city_days=city_days)
     else:
         parts = ctx.say("parts_city", city_days=city_days)
     kind = {TravelMode.SELF_DRIVE: "kind_drive", TravelMode.PUBLIC_TRANSPORT: "kind_transit"}
@@ -37,6 +38,8 @@ def summary(request: TripRequest, days: Sequence[DayChoice], ctx: RenderContext)
         end=days[-1].date.isoformat(),
         parts=parts,
     )
+    if any(d.wet for d in days):
+        text += ctx.say("summary_rain")
     return text + (ctx.say("summary_estimate") if _estimated(days) else "")
 
 

@@ -79,8 +79,12 @@ PHRASES: dict[str, dict[Language, str]] = {
         Language.ZH: "行程轻松，留出收拾行李和返程的时间。",
     },
     "summary": {
-        Language.EN: "{days}-day {kind} {where}, {start} to {end}: {parts}. Rainy days use indoor options.",
-        Language.ZH: "{where}{days}日{kind}（{start}至{end}）：{parts}。雨天改为室内项目。",
+        Language.EN: "{days}-day {kind} {where}, {start} to {end}: {parts}.",
+        Language.ZH: "{where}{days}日{kind}（{start}至{end}）：{parts}。",
+    },
+    "summary_rain": {
+        Language.EN: " Rainy days use indoor options.",
+        Language.ZH: "雨天改为室内项目。",
     },
     "kind_drive": {Language.EN: "self-drive trip", Language.ZH: "自驾游"},
     "kind_transit": {Language.EN: "public-transport trip", Language.ZH: "公共交通游"},
@@ -90,6 +94,10 @@ PHRASES: dict[str, dict[Language, str]] = {
     "parts_trips": {
         Language.EN: "{count} day trip(s) ({names}) and {city_days} city day(s)",
         Language.ZH: "{count}次周边一日游（{names}）和{city_days}天市内行程",
+    },
+    "parts_trips_only": {
+        Language.EN: "{count} day trip(s) ({names})",
+        Language.ZH: "{count}次周边一日游（{names}）",
     },
     "parts_city": {Language.EN: "{city_days} city day(s)", Language.ZH: "{city_days}天市内行程"},
     "summary_estimate": {

@@ -176,3 +176,10 @@ def test_missing_dates_are_a_programming_error(planner: OfflinePlanner) -> None:
 def test_every_phrase_exists_in_both_languages() -> None:
     for key, versions in PHRASES.items():
         assert set(versions) == set(Language), key
+
+
+def test_interests_rank_matching_attractions_first(planner: OfflinePlanner) -> None:
+    request = TripRequest(destination="Kyoto", start_date=date(2027, 4, 5), end_date=date(2027, 4, 6),
+                          language=Language.EN, interests=("tea",))
+    first_day = planner.plan(request, None).days[0]
+    assert first_day.activities[0].name == "Tea ceremony experience"
