@@ -16,8 +16,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from agents.travel.offline_planner import OfflinePlanner
-
 from agents.knowledge.catalog import Catalog
 from agents.llm import ChatModel
 from agents.supervisor.intake import Intake, RateLimiter
@@ -25,6 +23,7 @@ from agents.supervisor.service import Supervisor
 from agents.tools.climate import OfflineClimate
 from agents.tools.open_meteo import OpenMeteo
 from agents.travel.llm_planner import LLMPlanner
+from agents.travel.offline_planner import OfflinePlanner
 from agents.travel.service import TravelService
 from agents.understanding import AliasIndex
 from agents.weather.service import WeatherService
@@ -202,6 +201,8 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
             store, outbox, publisher, lambda handler: LiteSubscriber(bus, RESPONSE_TOPIC, RESPONSE_GROUP, handler),
             TASK_TOPICS, step_timeout_s=settings.step_timeout_s,
         ))
-        intake = Intake(store, outbox, supervisor.start, AliasIndex(Catalog.load().aliases()), clock,
-                        max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute))
+        catalog = Catalog.load()
+        intake = Intake(store, outbox, supervisor.start, AliasIndex(catalog.aliases()), clock,
+                        max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute),
+                        local_name=catalog.local_name)
         yield Pipeline(intake, outbox, store, supervisor, endpoint)

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_APP_TOKEN"))
     slack_signing_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_mode: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_MODE"))  # auto | socket | http
+    slack_http_host: str = Field(default="0.0.0.0", validation_alias=_env("TOURGUIDE_SLACK_HTTP_HOST"))
+    slack_http_port: int = Field(default=3000, ge=0, validation_alias=_env("TOURGUIDE_SLACK_HTTP_PORT"))
 
     # --- DingTalk
     dingtalk_client_id: str = Field(default="", validation_alias=_env("DINGTALK_CLIENT_ID"))
@@ -85,6 +88,11 @@ class Settings(BaseSettings):
         default="https://api.dingtalk.com", validation_alias=_env("DINGTALK_OPENAPI_ENDPOINT")
     )
     dingtalk_card_template_id: str = Field(default="", validation_alias=_env("DINGTALK_CARD_TEMPLATE_ID"))
+    dingtalk_robot_code: str = Field(default="", validation_alias=_env("DINGTALK_ROBOT_CODE"))  # empty = client ID
+    dingtalk_rate_per_minute: int = Field(default=20, ge=1, validation_alias=_env("TOURGUIDE_DINGTALK_RATE_PER_MINUTE"))
+
+    # --- reply outbox delivery
+    outbox_max_attempts: int = Field(default=8, ge=1, validation_alias=_env("TOURGUIDE_OUTBOX_MAX_ATTEMPTS"))
 
     # --- limits
     max_request_chars: int = Field(default=2000, ge=1, validation_alias=_env("TOURGUIDE_MAX_REQUEST_CHARS"))

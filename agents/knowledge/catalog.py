@@ -15,7 +15,7 @@ from importlib import resources
 from pydantic import TypeAdapter, ValidationError
 
 from bot.errors import UnknownPlace
-from bot.schemas import Place
+from bot.schemas import Language, Place
 
 from .models import Destination
 
@@ -88,6 +88,12 @@ class Catalog:
     def aliases(self) -> dict[str, str]:
         """Every name a destination goes by (as written in the data) -> its canonical name."""
         return dict(self._aliases)
+
+    def local_name(self, name: str, language: Language) -> str:
+        """The destination's name in ``language`` (杭州 for Hangzhou in Chinese); unknown names as given."""
+        if language != Language.ZH or name not in self:
+            return name
+        return self.get(name).zh
 
     def place(self, name: str) -> Place:
         """The located :class:`Place` of a destination; raises UnknownPlace."""

@@ -65,7 +65,8 @@ class Intake:
 
     def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
                  places: PlaceFinder, clock: Callable[[], datetime], *, max_chars: int,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None,
+                 local_name: Callable[[str, Language], str] = lambda name, _lang: name) -> None:
         self._store = store
         self._outbox = outbox
         self._start = start  # the in-process Supervisor's start; a Supervisor elsewhere adopts new sessions
@@ -73,6 +74,7 @@ class Intake:
         self._clock = clock
         self._max_chars = max_chars
         self._limiter = limiter
+        self._local_name = local_name
 
     async def submit(self, message: InboundMessage) -> Submitted:
         """Handle one inbound message; a repeated event ID returns the original task."""
@@ -92,12 +94,16 @@ class Intake:
                 reason = exc.user_message
                 return await self._direct(message, task_id, req, lambda _r: reason)
             if not request.destination or request.start_date is None:
-                return await self._direct(message, task_id, request, _missing)
+                shown = request.model_copy(update={"destination": self._display(request)})
+                return await self._direct(message, task_id, shown, _missing)
             if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
                 return Submitted(task_id, started=False, duplicate=True)
             log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
             await self._start(task_id)
             return Submitted(task_id, started=True)
+
+    def _display(self, request: TripRequest) -> str | None:
+        return self._local_name(request.destination, request.language) if request.destination else None
 
     async def _understand(self, message: InboundMessage) -> TripRequest:
         now = self._clock()

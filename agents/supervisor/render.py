@@ -41,15 +41,14 @@ def weather_line(day: WeatherDay, lang: Language) -> str:
     return f"- {day_label(day.date, lang)}: {emoji} {en}, {temps}, {day.precipitation_probability}% chance of rain"
 
 
-def weather_block(report: WeatherReport, lang: Language) -> list[str]:
+def weather_block(report: WeatherReport, lang: Language, place: str = "") -> list[str]:
     """The weather section, with where the figures come from."""
+    place = place or report.place.name
     sources = sorted({d.source for d in report.days})
     labels = "、".join(SOURCES[s][0] for s in sources) if lang == Language.ZH else "; ".join(
         SOURCES[s][1] for s in sources
     )
-    head = f"**天气（{report.place.name}，来源：{labels}）**" if lang == Language.ZH else (
-        f"**Weather in {report.place.name}** ({labels})"
-    )
+    head = f"**{place}天气（来源：{labels}）**" if lang == Language.ZH else f"**Weather in {place}** ({labels})"
     lines = [head, *(weather_line(d, lang) for d in report.days)]
     if report.note:
         lines.append(f"_{report.note}_")
@@ -59,10 +58,10 @@ def weather_block(report: WeatherReport, lang: Language) -> list[str]:
 def activity_line(a: Activity, lang: Language) -> str:
     """One bullet for one activity."""
     zh = lang == Language.ZH
-    where = ("室内" if a.indoor else "户外") if zh else ("indoor" if a.indoor else "outdoor")
-    extra = [where]
     if a.drive_hours:
-        extra.append(f"车程约 {a.drive_hours:g} 小时" if zh else f"{a.drive_hours:g} h drive")
+        extra = [f"车程约 {a.drive_hours:g} 小时" if zh else f"{a.drive_hours:g} h drive"]
+    else:
+        extra = [("室内" if a.indoor else "户外") if zh else ("indoor" if a.indoor else "outdoor")]
     meta = "，".join(extra) if zh else ", ".join(extra)
     desc = f" — {a.description}" if a.description else ""
     return f"- {a.time} **{a.name}**（{meta}）{desc}" if zh else f"- {a.time} **{a.name}** ({meta}){desc}"
@@ -97,7 +96,7 @@ def itinerary_markdown(request: TripRequest, plan: Itinerary, weather: WeatherRe
     if plan.summary:
         lines += ["", plan.summary]
     if weather is not None:
-        lines += ["", *weather_block(weather, lang)]
+        lines += ["", *weather_block(weather, lang, plan.destination)]
     else:
         lines += ["", "_天气信息暂时无法获取，行程按常规天气安排，请出发前再查看天气。_" if lang == Language.ZH
                   else "_Weather information was unavailable; the plan assumes typical weather. Check before you go._"]

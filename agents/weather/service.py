@@ -10,11 +10,15 @@ from datetime import date
 from agents.tools.climate import OfflineClimate
 from agents.tools.open_meteo import OpenMeteo
 from bot.errors import BadDates, ExternalServiceError, UnknownPlace, WireError
-from bot.schemas import TripRequest, WeatherReport
+from bot.schemas import Language, TripRequest, WeatherReport
 from bot.wire import TaskMessage, WeatherInput
 
 log = logging.getLogger("tourguide.agent.weather")
 
+OFFLINE_NOTE = {
+    "zh": "离线估算：根据当地气候常年值推算，并非实时天气预报，出发前请再查看预报。",
+    "en": "Offline estimate from climate normals, not a live forecast. Check the forecast before you go.",
+}
 CLIMATE_NOTE = {
     "zh": "16 天预报范围之外的日子采用气候平均值，仅供参考。",
     "en": "Days beyond the 16-day forecast horizon use climate averages, not a forecast.",
@@ -40,7 +44,17 @@ class WeatherService:
         return await self.report(task.input.request)
 
     async def report(self, request: TripRequest) -> WeatherReport:
-        """Daily weather for the request's destination and dates."""
+        """Daily weather for the request's destination and dates; UnknownPlace names the place."""
+        try:
+            return await self._report(request)
+        except UnknownPlace as exc:
+            place = request.destination or ""
+            raise UnknownPlace(str(exc), user_message=(
+                f"抱歉，我没有找到“{place}”这个地方。能告诉我具体的城市名（以及所在省份或国家）吗？"
+                if request.language == Language.ZH else
+                f"Sorry, I could not find “{place}”. Could you give me the city name (and country)?")) from exc
+
+    async def _report(self, request: TripRequest) -> WeatherReport:
         if not request.destination:
             raise UnknownPlace("no destination")
         if request.start_date is None or request.end_date is None:
@@ -50,7 +64,8 @@ class WeatherService:
                 return await self._live(request, request.destination, request.start_date, request.end_date)
             except ExternalServiceError as exc:
                 log.warning("live weather unavailable, using offline climate normals: %s", exc)
-        return self._offline.report(request.destination, request.start_date, request.end_date)
+        report = self._offline.report(request.destination, request.start_date, request.end_date)
+        return report.model_copy(update={"note": OFFLINE_NOTE[request.language.value]})
 
     async def _live(self, request: TripRequest, name: str, start: date, end: date) -> WeatherReport:
         assert self._online is not None
