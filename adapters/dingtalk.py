@@ -1,0 +1,179 @@
+"""DingTalk front end (Stream mode): robot messages in, markdown replies out through :mod:`dingtalk_sender`.
+
+Translates only. The SDK (dingtalk-stream 0.24.3) makes blocking ``requests`` calls on the loop that
+runs ``client.start()`` and only stops when cancelled twice, so it gets a thread and an event loop of
+its own (:class:`StreamThread`). Its ``AsyncChatbotHandler`` ACKs each frame at once; our handler
+hands the message to our loop and returns, and the work (dedupe by ``msgId``, session) happens there.
+The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through an
+``open_connection`` override, because the SDK copies that variable at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import dingtalk_stream
+import requests
+
+from adapters.dingtalk_sender import DingTalkSender
+from bot.conversation import ConversationRef, InboundMessage
+from bot.logs import log_context
+from bot.runtime import Pipeline
+from storage.outbox import Reply
+
+log = logging.getLogger("tourguide.dingtalk")
+
+PLATFORM = "dingtalk"
+_PLANNING = {True: "🧭 正在为你规划行程，请稍候…", False: "🧭 Planning your trip, one moment…"}
+_TITLES = {True: "行程助手", False: "Tour guide"}
+
+
+class _StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK client, pointed at our configured gateway, with a timeout on the (blocking) open call."""
+
+    def __init__(self, credential: Any, endpoint: str) -> None:
+        super().__init__(credential, logger=logging.getLogger("dingtalk_stream.client"))
+        self._open_url = endpoint.rstrip("/") + "/v1.0/gateway/connections/open"
+
+    def open_connection(self) -> dict[str, Any] | None:
+        subscriptions = [{"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map]
+        body = {"clientId": self.credential.client_id, "clientSecret": self.credential.client_secret,
+                "subscriptions": subscriptions, "ua": f"tourguide/python-{platform.python_version()}",
+                "localIp": "127.0.0.1"}
+        try:  # runs on the stream thread, never on the bot's loop
+            response = requests.post(self._open_url, json=body, timeout=10)
+            response.raise_for_status()
+            answer: dict[str, Any] = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            log.error("DingTalk gateway refused the connection: %s", exc)
+            return None
+        return answer
+
+
+class _Handler(dingtalk_stream.AsyncChatbotHandler):  # type: ignore[misc]
+    """Runs in the SDK's thread pool after the ACK went out: hands the message over and returns."""
+
+    def __init__(self, adapter: DingTalkAdapter, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(max_workers=2)
+        self._adapter = adapter
+        self._loop = loop
+
+    def process(self, callback: Any) -> None:
+        asyncio.run_coroutine_threadsafe(self._adapter.on_message(dict(callback.data)), self._loop)
+
+
+class StreamThread:
+    """``DingTalkStreamClient.start()`` on its own thread and loop; ``async with`` starts and stops it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(target=self._serve, name="dingtalk-stream", daemon=True)
+
+    async def __aenter__(self) -> StreamThread:
+        self._thread.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        await asyncio.to_thread(self._thread.join, 30)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        task = asyncio.create_task(self._client.start())
+        await self._stop.wait()
+        # 0.24.3 swallows the first CancelledError and sleeps 10 s: cancel until it is really done
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.1)
+        others = asyncio.all_tasks() - {asyncio.current_task()}  # keepalive and frame tasks it leaked
+        for other in others:
+            other.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+
+
+class DingTalkAdapter:
+    """Robot messages become InboundMessages; answers go back through the sender."""
+
+    def __init__(self, pipeline: Pipeline, sender: DingTalkSender) -> None:
+        self._pipeline = pipeline
+        self._sender = sender
+        self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
+
+    def stream(self, client_id: str, client_secret: str, endpoint: str) -> tuple[StreamThread, Any]:
+        """The stream thread to run, and the SDK handler (its thread pool must be shut down after)."""
+        client = _StreamClient(dingtalk_stream.Credential(client_id, client_secret), endpoint)
+        handler = _Handler(self, asyncio.get_running_loop())
+        client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, handler)
+        return StreamThread(client), handler
+
+    async def on_message(self, data: dict[str, Any]) -> None:
+        """A robot message (the callback's data): submit it, then say "planning…" if a session started."""
+        if data.get("senderId") and data.get("senderId") == data.get("chatbotUserId"):
+            return  # our own message
+        message = inbound(data)
+        with log_context(platform=PLATFORM):
+            try:
+                submitted = await self._pipeline.intake.submit(message)
+                self.after_submit()
+            except Exception:
+                log.exception("could not accept message %s", message.event_id)
+                return
+        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+            log.info("request submitted (started=%s, duplicate=%s)", submitted.started, submitted.duplicate)
+            if submitted.started and not submitted.duplicate:
+                zh = _is_zh(message.text)
+                try:
+                    await self._sender.send_markdown(message.ref, _TITLES[zh], _PLANNING[zh])
+                except Exception as exc:  # progress is a courtesy; the answer goes through the outbox
+                    log.warning("planning message not sent: %s", exc)
+
+    async def deliver(self, reply: Reply) -> None:
+        """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited)."""
+        await self._sender.send_markdown(reply.ref, _TITLES[_is_zh(reply.text)], reply.text)
+
+
+def inbound(data: dict[str, Any]) -> InboundMessage:
+    """A ChatbotMessage callback payload in our terms."""
+    text, has_files = _content(data)
+    expires_ms = data.get("sessionWebhookExpiredTime")
+    ref = ConversationRef(
+        platform=PLATFORM, workspace=str(data.get("chatbotCorpId") or data.get("senderCorpId") or ""),
+        channel=str(data.get("conversationId", "")), user=str(data.get("senderStaffId") or data.get("senderId", "")),
+        user_name=str(data.get("senderNick", "")), is_group=str(data.get("conversationType")) == "2",
+        reply_webhook=str(data.get("sessionWebhook", "")),
+        webhook_expires_at=datetime.fromtimestamp(int(expires_ms) / 1000, UTC) if expires_ms else None)
+    return InboundMessage(ref=ref, event_id=str(data.get("msgId", "")), text=text, received_at=datetime.now(UTC),
+                          has_attachments=has_files)
+
+
+def _content(data: dict[str, Any]) -> tuple[str, bool]:
+    kind = data.get("msgtype")
+    if kind == "text":
+        return str((data.get("text") or {}).get("content", "")).strip(), False
+    if kind == "richText":
+        items = (data.get("content") or {}).get("richText") or []
+        text = "".join(str(i.get("text", "")) for i in items if isinstance(i, dict))
+        return text.strip(), any(isinstance(i, dict) and "downloadCode" in i for i in items)
+    return "", True  # picture, file, audio, video: we only read text
+
+
+def _is_zh(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+

@@ -1,0 +1,251 @@
+"""Slack front end: Bolt listeners in, thread replies and one updated status message out.
+
+Translates only. ``/trip <request>`` posts a visible "planning…" message whose ts becomes the
+thread; ``app_mention`` and DM ``message`` events answer in the thread of the asking message
+(``thread_ts or ts``), so a reply inside that thread has the same ``ConversationRef.key`` and
+amends the plan. The intake dedupes by ``event_id`` (slash commands: ``trigger_id``); redeliveries
+(``x-slack-retry-num`` > 0) of an event already seen are dropped before any work. Answers are
+delivered by :meth:`SlackAdapter.deliver`, called by the outbox sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters import slack_blocks, slack_status
+from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.errors import ExternalServiceError, RateLimited
+from bot.logs import log_context
+from bot.runtime import Pipeline
+from storage.outbox import Reply
+
+log = logging.getLogger("tourguide.slack")
+
+PLATFORM = "slack"
+RESPONSE_URL_TTL = timedelta(minutes=30)
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+_HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
+
+
+def web_client(token: str, base_url: str) -> AsyncWebClient:
+    """A Web API client that retries connection errors and short 429s itself."""
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[
+        AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+
+
+class SlackAdapter:
+    """Owns the Bolt app; ``app`` is served by :func:`socket_mode` or :func:`http_mode`."""
+
+    def __init__(self, pipeline: Pipeline, client: AsyncWebClient, signing_secret: str = "") -> None:
+        self._pipeline = pipeline
+        self._client = client
+        self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
+        self._status_locks: dict[str, asyncio.Lock] = {}
+        self._finalized: set[str] = set()
+        self._parts_sent: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+        self.app.command("/trip")(self._on_trip)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+
+    async def aclose(self) -> None:
+        """Stop pending status updates."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- inbound -----------------------------------------------------------------------------------
+
+    async def _on_trip(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        await ack()  # within Slack's 3 s, before any I/O of ours
+        event_id, text = str(command["trigger_id"]), str(command.get("text", "")).strip()
+        if not await self._claim(event_id):
+            return
+        try:
+            channel, user = str(command["channel_id"]), str(command["user_id"])
+            try:
+                posted = await self._client.chat_postMessage(
+                    channel=channel, text=slack_status.planning(user, text, show_request=True))
+            except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
+                log.warning("cannot post in %s: %s", channel, exc.response.get("error"))
+                await respond(text="I can't post in this conversation. Invite me to the channel, or mention me "
+                                   "in one where I am.", response_type="ephemeral")
+                return
+            ts = str(posted["ts"])
+            ref = ConversationRef(
+                platform=PLATFORM, workspace=str(command.get("team_id", "")), channel=channel, thread=ts, user=user,
+                user_name=str(command.get("user_name", "")), is_group=not channel.startswith("D"),
+                reply_webhook=str(command.get("response_url", "")),
+                webhook_expires_at=datetime.now(UTC) + RESPONSE_URL_TTL, status_message=ts)
+            await self._submit(ref, event_id, text, has_files=False)
+        finally:
+            self._in_progress.discard(event_id)
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await self._on_user_message(event, str(body.get("event_id", "")))
+
+    async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("channel_type") == "im":  # in channels only mentions are requests (app_mention)
+            await self._on_user_message(event, str(body.get("event_id", "")))
+
+    async def _on_user_message(self, event: dict[str, Any], event_id: str) -> None:
+        if event.get("bot_id") or event.get("subtype") not in _HANDLED_SUBTYPES or not event.get("user"):
+            return
+        if not await self._claim(event_id):
+            return
+        try:
+            channel, user = str(event["channel"]), str(event["user"])
+            thread = str(event.get("thread_ts") or event["ts"])
+            text = _MENTION.sub("", str(event.get("text", ""))).strip()
+            status = await self._post_status(channel, thread, user, text) if text else ""
+            ref = ConversationRef(platform=PLATFORM, workspace=str(event.get("team", "")), channel=channel,
+                                  thread=thread, user=user, is_group=event.get("channel_type") != "im",
+                                  status_message=status)
+            await self._submit(ref, event_id, text, has_files=bool(event.get("files")))
+        finally:
+            self._in_progress.discard(event_id)
+
+    async def _claim(self, event_id: str) -> bool:
+        """False for an event seen before or being handled now: a retry must not start any work."""
+        if event_id in self._in_progress:  # checked and taken without an await in between
+            log.info("concurrent redelivery of %s ignored", event_id)
+            return False
+        self._in_progress.add(event_id)
+        if await self._pipeline.sessions.task_for_event(PLATFORM, event_id):
+            self._in_progress.discard(event_id)
+            log.info("redelivered event %s ignored", event_id)
+            return False
+        return True
+
+    async def _post_status(self, channel: str, thread: str, user: str, text: str) -> str:
+        try:
+            posted = await self._client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=slack_status.planning(user, text, show_request=False))
+        except SlackApiError as exc:
+            log.warning("no status message: %s", exc.response.get("error"))
+            return ""
+        return str(posted["ts"])
+
+    async def _submit(self, ref: ConversationRef, event_id: str, text: str, *, has_files: bool) -> None:
+        message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC),
+                                 has_attachments=has_files)
+        submitted = await self._pipeline.intake.submit(message)
+        self.after_submit()
+        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+            log.info("request submitted (started=%s, duplicate=%s)", submitted.started, submitted.duplicate)
+
+    # -- progress ----------------------------------------------------------------------------------
+
+    async def on_progress(self, event: Progress) -> None:
+        """Supervisor listener: refresh the status message off the Supervisor's path."""
+        if event.phase in ("sent", "ok", "failed") and not self._closed:
+            task = asyncio.create_task(self._refresh_status(event.task_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _refresh_status(self, task_id: str) -> None:
+        async with self._status_lock(task_id):
+            if task_id in self._finalized:
+                return
+            session = await self._pipeline.sessions.get(task_id)  # read under the lock: the newest state wins
+            if session is None or session.ref.platform != PLATFORM or not session.ref.status_message:
+                return
+            ref = session.ref
+            text = slack_status.progress(session, ref.user, session.request.text, show_request=_is_parent(ref))
+            with log_context(task_id=task_id, platform=PLATFORM), contextlib.suppress(SlackApiError):
+                await self._client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
+
+    def _status_lock(self, task_id: str) -> asyncio.Lock:
+        return self._status_locks.setdefault(task_id, asyncio.Lock())
+
+    # -- outbound ----------------------------------------------------------------------------------
+
+    async def deliver(self, reply: Reply) -> None:
+        """Post the answer into its thread (several messages if long), then close the status message.
+
+        Raises RateLimited / ExternalServiceError when Slack refuses; parts already posted by this
+        process are not posted again on the retry.
+        """
+        ref = reply.ref
+        messages = slack_blocks.render(reply.text)
+        for index in range(self._parts_sent.get(reply.task_id, 0), len(messages)):
+            message = messages[index]
+            metadata = {"event_type": "tourguide_answer",
+                        "event_payload": {"task_id": reply.task_id, "part": index + 1, "parts": len(messages)}}
+            try:
+                await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
+                                                    text=message.text, blocks=message.blocks, metadata=metadata)
+            except SlackApiError as exc:
+                raise _wrap(exc) from exc
+            self._parts_sent[reply.task_id] = index + 1
+        self._parts_sent.pop(reply.task_id, None)
+        if ref.status_message:
+            await self._finalize_status(reply)
+
+    async def _finalize_status(self, reply: Reply) -> None:
+        async with self._status_lock(reply.task_id):
+            self._finalized.add(reply.task_id)
+            session = await self._pipeline.sessions.get(reply.task_id)
+            request_text = session.request.text if session else ""
+            text = slack_status.final(reply, reply.ref.user, request_text, show_request=_is_parent(reply.ref))
+            try:
+                await self._client.chat_update(channel=reply.ref.channel, ts=reply.ref.status_message, text=text)
+            except Exception as exc:  # the answer is out; a stale status line is not worth a resend
+                log.warning("status message not updated: %s", exc)
+        self._status_locks.pop(reply.task_id, None)
+
+
+def _is_parent(ref: ConversationRef) -> bool:
+    """The status message is the thread's parent (slash commands): it also shows the request."""
+    return ref.status_message == ref.thread
+
+
+def _wrap(exc: SlackApiError) -> ExternalServiceError:
+    error = str(exc.response.get("error", "unknown"))
+    if exc.response.status_code == 429 or error == "ratelimited":
+        return RateLimited(f"slack: {error}")
+    return ExternalServiceError(f"slack: {error}")
+
+
+@contextlib.asynccontextmanager
+async def socket_mode(adapter: SlackAdapter, app_token: str) -> AsyncIterator[None]:
+    """Serve the app over Socket Mode (no public URL) until the block exits."""
+    handler = AsyncSocketModeHandler(adapter.app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+@contextlib.asynccontextmanager
+async def http_mode(adapter: SlackAdapter, host: str, port: int) -> AsyncIterator[str]:
+    """Serve ``POST /slack/events`` (Bolt verifies signatures and timestamps); yields its URL."""
+    runner = web.AppRunner(adapter.app.web_app(path="/slack/events"), handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        bound = runner.addresses[0]
+        yield f"http://{bound[0]}:{bound[1]}/slack/events"
+    finally:
+        await runner.cleanup()
