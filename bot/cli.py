@@ -187,3 +187,17 @@ def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int) 
     from bot.benchmarks.pipeline import run
 
     _run(run(sessions, agent_latency, agent_concurrency))
+
+
+@main.command("bot")
+@click.option("--with-agents", is_flag=True, help="Also run the Weather and Travel agents in this process.")
+def bot_cmd(with_agents: bool) -> None:
+    """Run the chat bot: the Supervisor plus every adapter whose credentials are set.
+
+    Slack: SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode,
+    TOURGUIDE_SLACK_HTTP_PORT). DingTalk: DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET (Stream mode).
+    Exits 2 with a hint when none is configured.
+    """
+    from bot.chat_runtime import run_bot
+
+    _run(run_bot(with_agents))

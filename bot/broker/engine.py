@@ -215,6 +215,16 @@ class BrokerEngine:
         queue.signal.notify()
         return self._issue_handle(queue, d)
 
+    async def change_invisible_or_dead_letter(self, handle: str, invisible_s: float) -> str:
+        """ChangeInvisibleDuration. From a push consumer (auto-renewed delivery) it is always a nack, so a
+        nack of the last attempt goes to the DLQ now rather than at a pop that may never come; a simple
+        consumer may be extending its lease, so its message is only dead-lettered at the next pop."""
+        queue, d = self._held(handle)
+        if d.auto_renew and d.attempts >= queue.group.max_attempts:
+            await self.forward_to_dlq(handle)
+            return handle
+        return self.change_invisible(handle, invisible_s)
+
     async def forward_to_dlq(self, handle: str) -> None:
         """Move a delivery to ``%DLQ%<group>`` (the FIFO client's own give-up path)."""
         queue, d = self._held(handle)

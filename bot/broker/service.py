@@ -278,7 +278,8 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         async def work() -> dict[str, Any]:
             self._client_id(context)
             seconds = request.invisible_duration.ToMilliseconds() / 1000
-            return {"receipt_handle": self._engine.change_invisible(request.receipt_handle, seconds)}
+            handle = await self._engine.change_invisible_or_dead_letter(request.receipt_handle, seconds)
+            return {"receipt_handle": handle}
 
         return await self._answer(spb.ChangeInvisibleDurationResponse, work())
 

@@ -36,7 +36,8 @@ def test_reference_request_gives_five_weather_aware_days(tmp_path: Path) -> None
     assert answer["status"] == "completed"
     assert answer["intent"] == "itinerary"
     request = answer["request"]
-    assert (request["destination"], request["start_date"], request["end_date"]) == ("Hangzhou", "2026-12-02", "2026-12-06")
+    assert (request["destination"], request["start_date"], request["end_date"]) == (
+        "Hangzhou", "2026-12-02", "2026-12-06")
     assert request["mode"] == "self_drive" and request["language"] == "zh"
     dates = [f"2026-12-0{d}" for d in range(2, 7)]
     assert [w["date"] for w in answer["weather"]] == dates

@@ -81,8 +81,9 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
             process(["agent", "weather"], env, logs),
         ):
             ref = ConversationRef(platform="cli", channel="restart-test", user="u1")
-            submitted = await intake.submit(InboundMessage(
-                ref=ref, event_id="evt-1", text="帮我做一个下周三到下周日杭州周边自驾游方案", received_at=datetime.now(UTC)))
+            text = "帮我做一个下周三到下周日杭州周边自驾游方案"
+            submitted = await intake.submit(
+                InboundMessage(ref=ref, event_id="evt-1", text=text, received_at=datetime.now(UTC)))
             task_id = submitted.task_id
 
             async def travel_sent() -> bool:

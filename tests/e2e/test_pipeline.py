@@ -1,0 +1,96 @@
+"""The pipeline in one process (embedded broker, inline agents): follow-ups, a dead agent, an LLM planner."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from adapters.cli import Terminal
+from bot.runtime import AgentMode, Pipeline, pipeline
+from bot.settings import load_settings
+from tests.standins.fake_openai import FakeOpenAI, completion
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@asynccontextmanager
+async def running(tmp_path: Path, agents: AgentMode = "inline", **overrides: Any) -> AsyncIterator[Pipeline]:
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", **overrides)
+    async with pipeline(settings, agents=agents, clock=lambda: NOW) as p:
+        yield p
+
+
+def _dates(reply_payload: dict[str, Any]) -> list[str]:
+    return [d["date"] for d in reply_payload["itinerary"]]
+
+
+async def test_follow_up_in_the_same_conversation_amends_the_plan(tmp_path: Path) -> None:
+    async with running(tmp_path) as p:
+        terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
+        first = await terminal.ask("帮我做一个下周三到下周日杭州周边自驾游方案")
+        assert _dates(first.payload) == [f"2026-12-0{d}" for d in range(2, 7)]
+        amended = await terminal.ask("改成3天")
+        assert amended.payload["status"] == "completed"
+        assert _dates(amended.payload) == ["2026-12-02", "2026-12-03", "2026-12-04"]
+        assert amended.payload["request"]["destination"] == "Hangzhou"
+        cheaper = await terminal.ask("make it cheaper")
+        assert cheaper.payload["status"] == "completed" and len(_dates(cheaper.payload)) == 3
+
+
+async def test_a_dead_agent_gets_an_honest_answer_not_silence(tmp_path: Path) -> None:
+    async with running(tmp_path, agents="none", step_timeout_s=2.0) as p:
+        progress = io.StringIO()
+        reply = await Terminal(p, progress, answer_timeout_s=30).ask("3 days in Kyoto next weekend")
+    assert reply.payload["status"] == "failed"
+    assert "did not complete" in reply.text and "in time" in reply.text
+    assert "Traceback" not in reply.text
+    assert "weather lookup failed" in progress.getvalue()
+
+
+def _llm_itinerary(dates: list[str]) -> str:
+    return json.dumps({
+        "destination": "Kyoto",
+        "summary": "LLM-made plan",
+        "tips": ["Buy an ICOCA card"],
+        "days": [
+            {"date": d, "title": f"Kyoto day {i}", "notes": "",
+             "activities": [{"time": "09:00", "name": "Fushimi Inari", "description": "gates", "indoor": False,
+                             "duration_hours": 3}]}
+            for i, d in enumerate(dates, 1)
+        ],
+    })
+
+
+async def test_an_openai_compatible_llm_plans_when_configured(tmp_path: Path) -> None:
+    dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
+    async with FakeOpenAI(api_key="sk-test") as fake:
+        fake.script(completion(_llm_itinerary(dates)))
+        async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test",
+                           openai_model="deepseek-chat") as p:
+            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+        requests: list[Any] = list(fake.requests)
+    assert reply.payload["status"] == "completed"
+    assert _dates(reply.payload) == dates
+    assert reply.payload["itinerary"][0]["title"] == "Kyoto day 1"
+    assert len(requests) == 1
+    body = requests[0].json
+    assert body["model"] == "deepseek-chat"
+    prompt = " ".join(m["content"] for m in body["messages"])
+    assert "2026-12-05" in prompt and "Kyoto" in prompt  # the weather facts went into the prompt
+
+
+async def test_the_llm_failing_falls_back_to_the_offline_planner(tmp_path: Path) -> None:
+    async with FakeOpenAI(api_key="sk-test") as fake:
+        fake.script(completion("this is not JSON"))
+        async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
+            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+    assert reply.payload["status"] == "completed"
+    assert len(_dates(reply.payload)) == 3
+
+
