@@ -108,17 +108,25 @@ async def _agent_handler(kind: AgentKind, settings: Settings) -> AsyncIterator[S
             yield WeatherService(OfflineClimate(catalog), online, date.today, settings.simulated_llm_latency_s).handle
         return
     async with contextlib.AsyncExitStack() as stack:
-        model = await stack.enter_async_context(chat_model(settings))
+        model = await stack.enter_async_context(chat_model(settings, settings.bailian_travel_app_id))
         llm = LLMPlanner(model) if model is not None else None
         yield TravelService(OfflinePlanner(catalog), llm, settings.simulated_llm_latency_s).handle
 
 
 @contextlib.asynccontextmanager
-async def chat_model(settings: Settings) -> AsyncIterator[ChatModel | None]:
-    """The configured LLM (DashScope, then OpenAI-compatible), or None for the offline planner."""
+async def chat_model(settings: Settings, bailian_app_id: str = "") -> AsyncIterator[ChatModel | None]:
+    """The configured LLM: a Bailian app by ID, DashScope Qwen, an OpenAI-compatible endpoint, or None
+    (the offline planner)."""
     provider = settings.llm_provider
     dashscope_key = settings.dashscope_api_key.get_secret_value()
-    if provider in ("auto", "dashscope") and dashscope_key:
+    if provider in ("auto", "dashscope") and dashscope_key and bailian_app_id:
+        from agents.llm import BailianApp
+        from agents.llm.bailian import BailianChat
+
+        async with BailianApp(dashscope_key, bailian_app_id, settings.dashscope_base_url,
+                              timeout_s=settings.llm_timeout_s) as app:
+            yield BailianChat(app)
+    elif provider in ("auto", "dashscope") and dashscope_key:
         from agents.llm import DashScopeChat
 
         async with DashScopeChat(dashscope_key, settings.dashscope_model, settings.dashscope_base_url,

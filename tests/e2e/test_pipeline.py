@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from adapters.cli import Terminal
 from bot.runtime import AgentMode, Pipeline, pipeline
 from bot.settings import load_settings
+from tests.standins.fake_dashscope import FakeDashScope, app_answer
+from tests.standins.fake_dashscope import completion as ds_completion
 from tests.standins.fake_openai import FakeOpenAI, completion
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -94,3 +96,18 @@ async def test_the_llm_failing_falls_back_to_the_offline_planner(tmp_path: Path)
     assert len(_dates(reply.payload)) == 3
 
 
+
+
+async def test_dashscope_qwen_and_a_bailian_app_per_agent(tmp_path: Path) -> None:
+    dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
+    async with FakeDashScope(api_key="sk-ds", app_ids=("app-travel-1",)) as fake:
+        fake.script(ds_completion(_llm_itinerary(dates)))
+        async with running(tmp_path / "qwen", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url) as p:
+            qwen = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+        fake.script(app_answer(_llm_itinerary(dates)))
+        async with running(tmp_path / "app", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url,
+                           bailian_travel_app_id="app-travel-1") as p:
+            app = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+        paths = [r.path for r in fake.requests]
+    assert qwen.payload["itinerary"][0]["title"] == app.payload["itinerary"][0]["title"] == "Kyoto day 1"
+    assert paths == ["/api/v1/services/aigc/text-generation/generation", "/api/v1/apps/app-travel-1/completion"]
