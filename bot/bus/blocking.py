@@ -28,9 +28,9 @@ from rocketmq import (
 from bot.bus.consumers import whole_name
 
 
-def config(endpoint: str, ak: str = "", sk: str = "") -> Any:
+def config(endpoint: str, ak: str = "", sk: str = "", namespace: str = "") -> Any:
     """A client configuration for ``endpoint``."""
-    return ClientConfiguration(endpoint, Credentials(ak, sk))
+    return ClientConfiguration(endpoint, Credentials(ak, sk), namespace)
 
 
 def message(topic: str, body: bytes, lite_topic: str | None = None, **props: Any) -> Any:
@@ -46,9 +46,9 @@ def message(topic: str, body: bytes, lite_topic: str | None = None, **props: Any
 
 
 @contextmanager
-def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "") -> Iterator[Any]:
+def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace: str = "") -> Iterator[Any]:
     """A started Producer, shut down on exit."""
-    p = Producer(config(endpoint, ak, sk), topics)
+    p = Producer(config(endpoint, ak, sk, namespace), topics)
     p.startup()
     try:
         yield p
@@ -57,9 +57,12 @@ def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "") -> Iterato
 
 
 @contextmanager
-def simple_consumer(endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*") -> Iterator[Any]:
+def simple_consumer(
+    endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*", namespace: str = ""
+) -> Iterator[Any]:
     """A started SimpleConsumer, shut down on exit."""
-    c = SimpleConsumer(config(endpoint), group, {topic: FilterExpression(tag)}, await_duration=await_s)
+    c = SimpleConsumer(config(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
+                       await_duration=await_s)
     c.startup()
     try:
         yield c

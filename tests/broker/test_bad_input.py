@@ -116,3 +116,9 @@ async def test_broker_keeps_serving_after_bad_requests(broker: EmbeddedBroker, s
             return [m.body for m in drain(c, 1, timeout_s=5)]
 
     assert await asyncio.to_thread(good_client) == [b"still-alive"]
+
+
+async def test_unused_rpcs_answer_not_implemented(stub: Any) -> None:
+    end = await stub.EndTransaction(spb.EndTransactionRequest(topic=pb.Resource(name="Orders")), metadata=META)
+    offset = await stub.GetOffset(spb.GetOffsetRequest(topic=pb.Resource(name="Orders")), metadata=META)
+    assert end.status.code == offset.status.code == pb.NOT_IMPLEMENTED

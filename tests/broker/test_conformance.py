@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.broker.config import BrokerConfig
+from bot.broker.model import GroupInfo, TopicInfo, TopicType
 from bot.broker.server import EmbeddedBroker
 from tests.broker.clients import (
     Recorder,
@@ -176,3 +177,39 @@ async def test_auth_refuses_a_wrong_secret(broker_config: BrokerConfig) -> None:
                 assert good.send(message("Orders", b"y")).message_id
 
         await asyncio.to_thread(scenario)
+
+
+async def test_namespaces_isolate_topics_and_groups(broker: EmbeddedBroker) -> None:
+    await broker.apply([TopicInfo("ns1", "Orders", TopicType.NORMAL)], [GroupInfo("ns1", "GID_simple")], {})
+
+    def scenario() -> None:
+        with producer(broker.endpoint, "Orders", namespace="ns1") as p:
+            p.send(message("Orders", b"in-ns1"))
+        with simple_consumer(broker.endpoint, "GID_simple", "Orders") as plain:
+            assert plain.receive(16, 15) == []  # the namespace-less topic is another topic
+        with simple_consumer(broker.endpoint, "GID_simple", "Orders", namespace="ns1") as scoped:
+            assert [m.body for m in drain(scoped, 1, timeout_s=5)] == [b"in-ns1"]
+
+    await asyncio.to_thread(scenario)
+
+
+async def test_idle_lite_topics_expire_after_their_ttl(broker_config: BrokerConfig) -> None:
+    config = with_overrides(broker_config, housekeeping_interval_s=0.2)
+    async with EmbeddedBroker(config) as broker:
+        await broker.apply([TopicInfo("", "Results", TopicType.LITE, 1, lite_ttl_s=1)], GROUPS, {})
+
+        def scenario() -> list[bytes]:
+            listener = Recorder()
+            with producer(broker.endpoint, "Results") as p:
+                p.send(message("Results", b"stale", lite_topic="task-old"))
+                time.sleep(2.0)  # idle longer than the 1 s TTL: the lite topic and its messages are gone
+                p.send(message("Results", b"fresh", lite_topic="task-new"))
+            with lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c:
+                for name in ("task-old", "task-new"):
+                    c.subscribe_lite(name)
+                c.subscribe_lite_all()
+                wait_until(lambda: b"fresh" in listener.bodies(), 5)
+                time.sleep(0.5)
+            return listener.bodies()
+
+        assert await asyncio.to_thread(scenario) == [b"fresh"]
