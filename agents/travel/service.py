@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from agents.travel.offline_planner import OfflinePlanner
-
 from agents.travel.llm_planner import LLMPlanner
+from agents.travel.offline_planner import OfflinePlanner
 from bot.errors import ConfigError, ExternalServiceError, WireError
 from bot.schemas import Itinerary, TripRequest, WeatherReport
 from bot.wire import TaskMessage, TravelInput

@@ -120,5 +120,5 @@ async def test_broker_keeps_serving_after_bad_requests(broker: EmbeddedBroker, s
 
 async def test_unused_rpcs_answer_not_implemented(stub: Any) -> None:
     end = await stub.EndTransaction(spb.EndTransactionRequest(topic=pb.Resource(name="Orders")), metadata=META)
-    offset = await stub.GetOffset(spb.GetOffsetRequest(topic=pb.Resource(name="Orders")), metadata=META)
+    offset = await stub.GetOffset(spb.GetOffsetRequest(), metadata=META)
     assert end.status.code == offset.status.code == pb.NOT_IMPLEMENTED
