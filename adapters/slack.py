@@ -39,6 +39,7 @@ log = logging.getLogger("tourguide.slack")
 
 PLATFORM = "slack"
 RESPONSE_URL_TTL = timedelta(minutes=30)
+SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
 
@@ -235,7 +236,12 @@ async def socket_mode(adapter: SlackAdapter, app_token: str) -> AsyncIterator[No
     try:
         yield
     finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
+        # Bounded: closing the client's aiohttp session has been seen to hang now and then on shutdown.
+        close = asyncio.ensure_future(handler.close_async())  # type: ignore[no-untyped-call]
+        done, _ = await asyncio.wait({close}, timeout=SOCKET_CLOSE_TIMEOUT_S)
+        if not done:
+            log.warning("Socket Mode client did not close within %.0f s; abandoning it", SOCKET_CLOSE_TIMEOUT_S)
+            close.cancel()
 
 
 @contextlib.asynccontextmanager

@@ -125,10 +125,10 @@ class _ApiError(Exception):
 
 
 class _RateLimiter:
-    """Sliding 60 s window per key; once exceeded the key is blocked for ``block_seconds``."""
+    """Sliding window (60 s unless told) per key; once exceeded the key is blocked for ``block_seconds``."""
 
-    def __init__(self, per_minute: int, block_seconds: float) -> None:
-        self.per_minute, self.block_seconds = per_minute, block_seconds
+    def __init__(self, per_minute: int, block_seconds: float, window_seconds: float = 60.0) -> None:
+        self.per_minute, self.block_seconds, self.window_seconds = per_minute, block_seconds, window_seconds
         self._sent: dict[str, list[float]] = {}
         self._blocked_until: dict[str, float] = {}
 
@@ -136,7 +136,7 @@ class _RateLimiter:
         now = time.monotonic()
         if self._blocked_until.get(key, 0.0) > now:
             return False
-        recent = [t for t in self._sent.get(key, []) if now - t < 60.0]
+        recent = [t for t in self._sent.get(key, []) if now - t < self.window_seconds]
         if len(recent) >= self.per_minute:
             self._blocked_until[key] = now + self.block_seconds
             return False
@@ -163,11 +163,13 @@ class FakeDingTalk:
         throttle_seconds: float = 600.0,
         session_ttl_seconds: float = 5400.0,
         redeliver_after: float | None = None,
+        rate_window_seconds: float = 60.0,
     ) -> None:
         self.client_id, self.client_secret, self.robot_code = client_id, client_secret, client_id
         self.corp_id, self.chatbot_user_id = corp_id, chatbot_user_id
         self.session_ttl_seconds, self.redeliver_after = session_ttl_seconds, redeliver_after
-        self._limiter = _RateLimiter(rate_limit_per_minute, throttle_seconds)
+        # rate_window_seconds shortens DingTalk's one-minute window so rate-limit tests run in seconds
+        self._limiter = _RateLimiter(rate_limit_per_minute, throttle_seconds, rate_window_seconds)
         self._lock = threading.Lock()
         self._records: dict[str, list[Any]] = {k: [] for k in ("opens", "frames", "acks", "webhook", "openapi")}
         self._tickets: dict[str, float] = {}
