@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO, Any
 
 import aiosqlite
 
@@ -86,11 +87,25 @@ class BrokerStore:
         self._db: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_Op] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._lock: IO[bytes] | None = None
+
+    def _take_lock(self, data_dir: Path) -> None:
+        # Two brokers on one store would each trust their own memory: refuse the second one.
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = (data_dir / "broker.lock").open("wb")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            self._lock.close()
+            self._lock = None
+            raise BrokerError(
+                f"another broker is using {data_dir}; stop it, or set TOURGUIDE_ROCKETMQ_ENDPOINT to use it"
+            ) from exc
 
     async def __aenter__(self) -> BrokerStore:
+        if self._data_dir:
+            self._take_lock(self._data_dir)
         try:
-            if self._data_dir:
-                self._data_dir.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self._path)
             await self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9).
@@ -98,6 +113,9 @@ class BrokerStore:
             await self._db.executescript(_SCHEMA)
             await self._db.commit()
         except Exception as exc:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
             raise BrokerError(f"cannot open broker store {self._path}: {exc}") from exc
         self._writer = asyncio.create_task(self._write_loop(), name="broker-store-writer")
         return self
@@ -112,6 +130,9 @@ class BrokerStore:
                 await self._writer
         if self._db:
             await self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     @property
     def db(self) -> aiosqlite.Connection:
