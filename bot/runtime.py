@@ -105,7 +105,8 @@ async def _agent_handler(kind: AgentKind, settings: Settings) -> AsyncIterator[S
                 online = await stack.enter_async_context(OpenMeteo(
                     settings.open_meteo_geocoding_url, settings.open_meteo_forecast_url,
                     settings.open_meteo_climate_url))
-            yield WeatherService(OfflineClimate(catalog), online, date.today, settings.simulated_llm_latency_s).handle
+            yield WeatherService(OfflineClimate(catalog), online, date.today, settings.simulated_llm_latency_s,
+                                 catalog.local_name).handle
         return
     async with contextlib.AsyncExitStack() as stack:
         model = await stack.enter_async_context(chat_model(settings, settings.bailian_travel_app_id))

@@ -82,6 +82,7 @@ class TripRequest(Frozen):
     budget: Budget = Budget.UNSPECIFIED
     interests: tuple[str, ...] = ()
     around: bool = False  # "杭州周边" / "around Hangzhou": day trips out of the city
+    also: tuple[str, ...] = ()  # more places in a weather question ("杭州和苏州"): looked up in parallel
     language: Language = Language.EN
     text: str = ""
 

@@ -25,12 +25,13 @@ def _say(lang: Language, zh: str, en: str) -> str:
 
 
 def _output(session: SessionRecord, kind: StepKind) -> Any:
-    step = next((s for s in session.steps if s.kind == kind and s.status == StepStatus.OK), None)
-    return step.output if step else None
+    step = session.step(kind.value)  # the main step of each kind has the kind's name as its ID
+    return step.output if step is not None and step.status == StepStatus.OK else None
 
 
 def _failed(session: SessionRecord, kind: StepKind) -> StepRecord | None:
-    return next((s for s in session.steps if s.kind == kind and s.status == StepStatus.FAILED), None)
+    step = session.step(kind.value)
+    return step if step is not None and step.status == StepStatus.FAILED else None
 
 
 def compose(session: SessionRecord) -> Answer:
@@ -42,10 +43,7 @@ def compose(session: SessionRecord) -> Answer:
     if weather_failure is not None and weather_failure.error_kind == ErrorKind.INPUT:
         return clarification(session.task_id, request, weather_failure.user_message or unknown_place(request))
     if request.intent == Intent.WEATHER:
-        if weather is None:
-            return failure(session.task_id, request, part_failed(lang, "weather", weather_failure))
-        return Answer(SessionStatus.COMPLETED, weather_markdown(request, weather),
-                      payload(session.task_id, SessionStatus.COMPLETED, request, weather, None, ""))
+        return _weather_answer(session, weather, weather_failure)
     if plan is None:
         travel_failure = _failed(session, StepKind.TRAVEL)
         failure_text = part_failed(lang, "travel", travel_failure)
@@ -55,6 +53,23 @@ def compose(session: SessionRecord) -> Answer:
     text = itinerary_markdown(request, plan, weather)
     return Answer(SessionStatus.COMPLETED, text,
                   payload(session.task_id, SessionStatus.COMPLETED, request, weather, plan, text))
+
+
+def _weather_answer(session: SessionRecord, weather: WeatherReport | None, failed: StepRecord | None) -> Answer:
+    """A weather question, possibly about several places (one parallel step each)."""
+    request, lang = session.request, session.request.language
+    if weather is None:
+        return failure(session.task_id, request, part_failed(lang, "weather", failed))
+    sections = [weather_markdown(request, weather)]
+    for step in session.steps[1:]:
+        if step.kind == StepKind.WEATHER and step.status == StepStatus.OK:
+            sections.append(weather_markdown(step.input.request, step.output))
+        elif step.kind == StepKind.WEATHER:
+            place = step.input.request.destination or ""
+            sections.append(_say(lang, f"（{place}的天气没有查到）", f"(No weather for {place}.)"))
+    text = "\n\n".join(sections)
+    return Answer(SessionStatus.COMPLETED, text, payload(session.task_id, SessionStatus.COMPLETED, request, weather,
+                                                        None, text))
 
 
 def clarification(task_id: str, request: TripRequest, text: str) -> Answer:

@@ -16,11 +16,11 @@ from datetime import datetime
 
 from agents.supervisor.compose import payload
 from agents.supervisor.planner import plan_steps
-from agents.understanding import PlaceFinder, amend, understand, validate_dates
+from agents.understanding import AliasIndex, amend, understand, validate_dates
 from bot.conversation import InboundMessage
 from bot.errors import InputError
 from bot.logs import log_context
-from bot.schemas import Language, TripRequest
+from bot.schemas import Intent, Language, TripRequest
 from bot.wire import new_task_id
 from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore
@@ -64,7 +64,7 @@ class Intake:
     """Turns inbound messages into sessions; the one entry point for every front end."""
 
     def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
-                 places: PlaceFinder, clock: Callable[[], datetime], *, max_chars: int,
+                 places: AliasIndex, clock: Callable[[], datetime], *, max_chars: int,
                  limiter: RateLimiter | None = None,
                  local_name: Callable[[str, Language], str] = lambda name, _lang: name) -> None:
         self._store = store
@@ -115,6 +115,9 @@ class Intake:
             request = amend(previous.request, message.text, now, self._places)
         if request is None:
             request = understand(message.text, now, self._places, max_chars=self._max_chars)
+            if request.intent == Intent.WEATHER:
+                others = [p for p in self._places.find_all(message.text) if p != request.destination]
+                request = request.model_copy(update={"also": tuple(others[:4])})
         validate_dates(request, now)
         return request
 

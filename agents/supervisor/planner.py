@@ -17,7 +17,7 @@ def plan_steps(request: TripRequest) -> list[StepRecord]:
     """The steps of a new session, all pending."""
     weather = StepRecord("weather", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=request), 0.0)
     if request.intent == Intent.WEATHER:
-        return [weather]
+        return [weather, *_more_weather(request)]
     travel = StepRecord("travel", StepKind.TRAVEL, ("weather",), StepStatus.PENDING, TravelInput(request=request), 0.0)
     return [weather, travel]
 
@@ -26,7 +26,16 @@ def step_input(session: SessionRecord, step: StepRecord) -> Any:
     """The input to publish: a travel step gets the weather its dependency produced (if any)."""
     if not isinstance(step.input, TravelInput):
         return step.input
-    weather = next(
-        (s.output for s in session.steps if s.kind == StepKind.WEATHER and s.status == StepStatus.OK), None
-    )
+    main = session.step("weather")
+    weather = main.output if main is not None and main.status == StepStatus.OK else None
     return TravelInput(request=step.input.request, weather=weather)
+
+
+def _more_weather(request: TripRequest) -> list[StepRecord]:
+    """One independent weather step per extra place: they run in parallel with the first."""
+    steps = []
+    for i, place in enumerate(request.also, 2):
+        other = request.model_copy(update={"destination": place, "also": ()})
+        steps.append(StepRecord(f"weather-{i}", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=other),
+                                0.0))
+    return steps

@@ -166,5 +166,7 @@ def _ready(session: SessionRecord) -> list[StepRecord]:
 
 
 def _blocked(session: SessionRecord) -> bool:
-    """A step failed because of the user's input: nothing after it can help, ask the user."""
-    return any(s.status == StepStatus.FAILED and s.error_kind == ErrorKind.INPUT for s in session.steps)
+    """The main step, or one others depend on, failed because of the user's input: ask the user."""
+    needed = {"weather"} | {d for s in session.steps for d in s.depends_on}
+    return any(s.status == StepStatus.FAILED and s.error_kind == ErrorKind.INPUT and s.step_id in needed
+               for s in session.steps)

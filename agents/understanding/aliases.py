@@ -40,6 +40,23 @@ class AliasIndex:
                 best, best_length = (position, canonical), len(alias)
         return best[1] if best else None
 
+    def find_all(self, text: str) -> list[str]:
+        """Every distinct known place in `text`, in order of appearance ("杭州和苏州" -> Hangzhou, Suzhou).
+
+        A shorter alias inside a longer match does not count again ("杭州市" is one place).
+        """
+        folded = text.casefold()
+        claimed: list[tuple[int, int]] = []
+        found: list[tuple[int, str]] = []
+        for alias, canonical in self._aliases:
+            position = self._position(folded, alias)
+            if position is None or any(a < position + len(alias) and position < b for a, b in claimed):
+                continue
+            claimed.append((position, position + len(alias)))
+            found.append((position, canonical))
+        ordered = [canonical for _pos, canonical in sorted(found)]
+        return list(dict.fromkeys(ordered))
+
     @staticmethod
     def _position(text: str, alias: str) -> int | None:
         if _CJK.search(alias):

@@ -29,7 +29,9 @@ class WeatherService:
     """Never invents weather: a place it cannot locate raises UnknownPlace."""
 
     def __init__(self, offline: OfflineClimate, online: OpenMeteo | None, today: Callable[[], date],
-                 simulated_latency_s: float = 0.0) -> None:
+                 simulated_latency_s: float = 0.0,
+                 local_name: Callable[[str, Language], str] = lambda name, _lang: name) -> None:
+        self._local_name = local_name
         self._offline = offline
         self._online = online
         self._today = today
@@ -46,13 +48,15 @@ class WeatherService:
     async def report(self, request: TripRequest) -> WeatherReport:
         """Daily weather for the request's destination and dates; UnknownPlace names the place."""
         try:
-            return await self._report(request)
+            report = await self._report(request)
         except UnknownPlace as exc:
             place = request.destination or ""
             raise UnknownPlace(str(exc), user_message=(
                 f"抱歉，我没有找到“{place}”这个地方。能告诉我具体的城市名（以及所在省份或国家）吗？"
                 if request.language == Language.ZH else
                 f"Sorry, I could not find “{place}”. Could you give me the city name (and country)?")) from exc
+        shown = self._local_name(report.place.name, request.language)
+        return report.model_copy(update={"place": report.place.model_copy(update={"name": shown})})
 
     async def _report(self, request: TripRequest) -> WeatherReport:
         if not request.destination:

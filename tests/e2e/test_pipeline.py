@@ -111,3 +111,14 @@ async def test_dashscope_qwen_and_a_bailian_app_per_agent(tmp_path: Path) -> Non
         paths = [r.path for r in fake.requests]
     assert qwen.payload["itinerary"][0]["title"] == app.payload["itinerary"][0]["title"] == "Kyoto day 1"
     assert paths == ["/api/v1/services/aigc/text-generation/generation", "/api/v1/apps/app-travel-1/completion"]
+
+
+async def test_two_cities_weather_goes_out_in_parallel(tmp_path: Path) -> None:
+    async with running(tmp_path) as p:
+        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("明天杭州和苏州的天气怎么样")
+        hops = [(hop, detail) for _at, hop, detail in await p.sessions.traces(reply.task_id)]
+    assert reply.payload["status"] == "completed" and reply.payload["intent"] == "weather"
+    assert "杭州" in reply.text and "苏州" in reply.text
+    published = [i for i, (_hop, detail) in enumerate(hops) if detail == "task published"]
+    first_result = next(i for i, (_hop, detail) in enumerate(hops) if detail.startswith("result"))
+    assert len(published) == 2 and max(published) < first_result  # both sent before either came back

@@ -48,3 +48,9 @@ def test_tie_goes_to_the_earliest_alias() -> None:
 
 def test_counts_distinct_aliases() -> None:
     assert len(AliasIndex({"杭州": "Hangzhou", "HANGZHOU": "Hangzhou"})) == 2
+
+
+def test_find_all_lists_each_place_once_in_order() -> None:
+    index = AliasIndex({"杭州": "Hangzhou", "杭州市": "Hangzhou", "苏州": "Suzhou", "Kyoto": "Kyoto"})
+    assert index.find_all("明天杭州市和苏州的天气，还有Kyoto") == ["Hangzhou", "Suzhou", "Kyoto"]
+    assert index.find_all("nothing here") == []
