@@ -120,3 +120,25 @@ async def run_chat(now: str | None, agents: str) -> int:
     settings = load_settings()
     async with pipeline(settings, agents=agents, clock=_settings_clock(now)) as p:  # type: ignore[arg-type]
         return await chat_loop(p, timeout_s=2 * settings.step_timeout_s + 30)
+
+
+async def run_trace(task_id: str) -> int:
+    """``tourguide trace TASK_ID``: every recorded hop of one request, oldest first."""
+    from storage.database import Database
+    from storage.sessions import SessionStore
+
+    settings = load_settings()
+    async with Database(settings.data_dir / "tourguide.sqlite3") as db:
+        store = SessionStore(db)
+        session = await store.get(task_id)
+        if session is None:
+            print(f"no task {task_id} in {settings.data_dir}")
+            return 1
+        ref = session.ref
+        print(f"{task_id}  {session.status.value}  {ref.platform}:{ref.channel}:{ref.thread}  “{session.request.text}”")
+        for step in session.steps:
+            print(f"  step {step.step_id:<10} {step.kind.value:<8} {step.status.value:<8} {step.error}".rstrip())
+        for at, hop, detail in await store.traces(task_id):
+            stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S.%f")[:-3]
+            print(f"  {stamp}  {hop:<16} {detail}")
+    return 0

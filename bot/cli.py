@@ -201,3 +201,12 @@ def bot_cmd(with_agents: bool) -> None:
     from bot.chat_runtime import run_bot
 
     _run(run_bot(with_agents))
+
+
+@main.command("trace")
+@click.argument("task_id")
+def trace_cmd(task_id: str) -> None:
+    """Show every hop of one request (session, steps published, results, answer delivered)."""
+    from bot.app import run_trace
+
+    _run(run_trace(task_id))
