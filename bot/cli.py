@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,16 @@ from bot.errors import TourGuideError
 from bot.logs import configure
 
 
+async def _with_roomy_executor(coro: Coroutine[Any, Any, int | None]) -> int | None:
+    # Blocking SDK calls (client start-up, shutdown, lite subscriptions, terminal input) go through
+    # asyncio.to_thread; the default pool (cores + 4 threads) is small enough for them to queue up.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=64, thread_name_prefix="io"))
+    return await coro
+
+
 def _run(coro: Coroutine[Any, Any, int | None]) -> None:
     try:
-        code = asyncio.run(coro)
+        code = asyncio.run(_with_roomy_executor(coro))
     except TourGuideError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
