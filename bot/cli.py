@@ -49,16 +49,19 @@ async def wait_for_stop_signal() -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tourguide")
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-level", default=None,
+              help="DEBUG, INFO, WARNING or ERROR  [default: INFO; WARNING for chat, where logs would drown the talk]")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
-def main(log_level: str, log_json: bool) -> None:
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     """tourguide: an AI tour-guide chat bot whose agents talk over RocketMQ 5.
 
     With no configuration everything runs locally: an embedded RocketMQ broker, an offline
     planner and offline weather. Set DASHSCOPE_API_KEY / OPENAI_BASE_URL for an LLM,
     TOURGUIDE_WEATHER_ONLINE=1 for live forecasts, TOURGUIDE_ROCKETMQ_ENDPOINT for a real cluster.
     """
-    configure(log_level, json_lines=log_json)
+    quiet = ctx.invoked_subcommand == "chat"
+    configure(log_level or ("WARNING" if quiet else "INFO"), json_lines=log_json)
 
 
 @main.command()
