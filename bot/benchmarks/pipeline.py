@@ -87,6 +87,7 @@ async def run(sessions: int, latency_s: float, concurrency: int) -> int:
         sampler = _RssSampler()
         sampling = asyncio.create_task(sampler.run())
         async with pipeline(settings, agents="process", clock=lambda: NOW) as p:
+            await _one_round(p, 1)  # warm-up: consumers get their first assignment about 1 s after start
             single = (await _one_round(p, 1))[0]
             t0 = time.perf_counter()
             times = await _one_round(p, sessions)
