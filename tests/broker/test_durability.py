@@ -3,54 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.broker.clients import message, producer, simple_consumer
+from tests.processes import bot_process, clean_env, free_port
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def broker_process(port: int, data: Path) -> Iterator[subprocess.Popen[str]]:
-    """`tourguide broker` in its own process; yields once it listens."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "broker", "--port", str(port), "--data", str(data), "--auto-create"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "listening on" in line:
-                break
-        else:
-            raise AssertionError(f"broker did not start (exit {proc.wait()})")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
-
-
 async def test_acknowledged_sends_survive_sigkill_and_acked_messages_never_return(tmp_path: Path) -> None:
-    port, data = _free_port(), tmp_path / "data"
+    port, data = free_port(), tmp_path / "data"
+    log = tmp_path / "broker.log"
+
+    def broker_process() -> Any:
+        args = ["broker", "--port", str(port), "--data", str(data), "--auto-create"]
+        return bot_process(args, clean_env(), log)
     endpoint = f"127.0.0.1:{port}"
 
     def before_crash() -> tuple[set[str], set[str]]:
@@ -75,11 +45,11 @@ async def test_acknowledged_sends_survive_sigkill_and_acked_messages_never_retur
                     got.append(m.message_id)
         return got
 
-    with broker_process(port, data) as proc:
+    with broker_process() as proc:
         sent, acked = await asyncio.to_thread(before_crash)
         proc.kill()  # SIGKILL: no shutdown code runs
         proc.wait(10)
-    with broker_process(port, data):
+    with broker_process():
         redelivered = await asyncio.to_thread(after_restart)
 
     assert len(sent) == 300

@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,32 +17,10 @@ from bot.conversation import ConversationRef, InboundMessage
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore, StepStatus
+from tests.processes import bot_process, clean_env, free_port
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
-    """A `python -m bot ...` child that printed its ready line; SIGTERM on exit."""
-    with log.open("a") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", *args], stdout=subprocess.PIPE, stderr=sink,
-                                text=True, env=env)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "ready" in line or "listening" in line, f"{args} did not start: {log.read_text()[-2000:]}"
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(20)
 
 
 async def _wait_for(condition: object, timeout_s: float = 60) -> None:
@@ -62,10 +33,8 @@ async def _wait_for(condition: object, timeout_s: float = 60) -> None:
 
 
 async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOURGUIDE_", "DASHSCOPE", "OPENAI"))}
-    env.update(TOURGUIDE_DATA_DIR=str(tmp_path), TOURGUIDE_ROCKETMQ_ENDPOINT=f"127.0.0.1:{port}",
-               PYTHONUNBUFFERED="1")
+    port = free_port()
+    env = clean_env(TOURGUIDE_DATA_DIR=str(tmp_path), TOURGUIDE_ROCKETMQ_ENDPOINT=f"127.0.0.1:{port}")
     logs = tmp_path / "test.log"
 
     async with Database(tmp_path / "tourguide.sqlite3") as db:
@@ -77,8 +46,8 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
         intake = Intake(store, outbox, nobody_in_process, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                         max_chars=2000)
         with (
-            process(["broker", "--port", str(port), "--data", str(tmp_path / "broker")], env, logs),
-            process(["agent", "weather"], env, logs),
+            bot_process(["broker", "--port", str(port), "--data", str(tmp_path / "broker")], env, logs),
+            bot_process(["agent", "weather"], env, logs),
         ):
             ref = ConversationRef(platform="cli", channel="restart-test", user="u1")
             text = "帮我做一个下周三到下周日杭州周边自驾游方案"
@@ -92,15 +61,15 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
                 steps = {s.step_id: s.status for s in session.steps}
                 return steps == {"weather": StepStatus.OK, "travel": StepStatus.SENT}
 
-            with process(["supervisor"], env, logs) as supervisor:
+            with bot_process(["supervisor"], env, logs) as supervisor:
                 await _wait_for(travel_sent)
                 supervisor.kill()  # SIGKILL right after the weather result was committed
                 supervisor.wait(10)
 
-            with process(["agent", "travel"], env, logs):  # its result waits in the lite topic meanwhile
+            with bot_process(["agent", "travel"], env, logs):  # its result waits in the lite topic meanwhile
                 await asyncio.sleep(2)
                 assert (await store.get(task_id)).status == SessionStatus.RUNNING  # type: ignore[union-attr]
-                with process(["supervisor"], env, logs):
+                with bot_process(["supervisor"], env, logs):
                     await _wait_for(lambda: _finished(store, task_id))
 
         reply = await outbox.get(task_id)
