@@ -28,7 +28,7 @@ class Catalog:
         self.queues: dict[tuple[Key, Key], GroupQueue] = {}  # (group key, topic key) -> queue
         self._by_topic: dict[Key, list[GroupQueue]] = {}
         self._offsets: dict[tuple[Key, int], int] = {}
-        self._pk = itertools.count(1)
+        self._next_pk = 1
         self._round_robin = itertools.count()
 
     # --- start-up ------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ class Catalog:
             slot = (m.topic_key, m.queue_id)
             self._offsets[slot] = max(self._offsets.get(slot, 0), m.offset + 1)
             last_pk = max(last_pk, m.pk)
-        self._pk = itertools.count(last_pk + 1)
+        self._next_pk = last_pk + 1
         for s in snap.subscriptions:
             gkey, tkey = (s.namespace, s.group), (s.namespace, s.topic)
             if gkey not in self.groups or tkey not in self.topics:
@@ -108,7 +108,7 @@ class Catalog:
         if found is not None:
             return found
         retained = self.messages.get(topic.key, {})
-        start = next(self._peek_pk()) if self._config.new_group_start == "latest" else 0
+        start = self._next_pk if self._config.new_group_start == "latest" else 0
         await self._store.save_subscription(Subscription(group.namespace, group.name, topic.name, start))
         queue = self._new_queue(group, topic)
         for m in retained.values():
@@ -136,7 +136,8 @@ class Catalog:
         slot = (topic.key, queue_id)
         offset = self._offsets.get(slot, 0)
         self._offsets[slot] = offset + 1
-        return next(self._pk), queue_id, offset
+        pk, self._next_pk = self._next_pk, self._next_pk + 1
+        return pk, queue_id, offset
 
     def index(self, message: StoredMessage) -> None:
         """Make a durable message visible to every group queue of its topic."""
@@ -154,7 +155,12 @@ class Catalog:
         for bucket in self.messages.values():
             yield from list(bucket.values())
 
-    def _peek_pk(self) -> Iterator[int]:
-        value = next(self._pk)
-        self._pk = itertools.count(value)
-        yield value
+    def stored_before(self, cutoff_ms: int) -> list[StoredMessage]:
+        """Messages stored before ``cutoff_ms``; each topic is in store order, so the scan stops early."""
+        old: list[StoredMessage] = []
+        for bucket in self.messages.values():
+            for message in bucket.values():
+                if message.store_ms >= cutoff_ms:
+                    break
+                old.append(message)
+        return old

@@ -319,7 +319,7 @@ class BrokerEngine:
         await self._delete(expired)
 
     async def _expire_messages(self, cutoff_ms: int) -> None:
-        old = [m for m in self.catalog.all_messages() if m.store_ms < cutoff_ms]
+        old = self.catalog.stored_before(cutoff_ms)
         for m in old:
             for queue in self.catalog.queues_of_topic(m.topic_key):
                 if (d := queue.get(m.pk)) is not None:

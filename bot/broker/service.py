@@ -106,7 +106,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         """Heartbeat: keeps the client (and its auto-renewed messages) alive."""
 
         async def work() -> dict[str, Any]:
-            session = self._engine.clients.touch(self._client_id(context), self._engine_clock())
+            session = self._engine.clients.touch(self._client_id(context), wall_ms())
             if request.client_type:
                 session.client_type = request.client_type
             return {}
@@ -133,7 +133,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         # through a small queue and are dropped when it is full instead of blocking this reader.
         replies: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
         writer = asyncio.create_task(self._write_replies(context, replies))
-        session = self._engine.clients.touch(client_id, self._engine_clock())
+        session = self._engine.clients.touch(client_id, wall_ms())
         session.telemetry_streams += 1
         try:
             async for command in request_iterator:
@@ -166,9 +166,6 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             while True:
                 await context.write(await replies.get())
 
-    @staticmethod
-    def _engine_clock() -> int:
-        return wall_ms()
 
     # --- produce -------------------------------------------------------------------------------
 
@@ -210,7 +207,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         yield spb.ReceiveMessageResponse(status=status(code, text))
         for delivery, handle in deliveries:
             yield spb.ReceiveMessageResponse(message=message_to_proto(delivery, handle, self._config))
-        yield spb.ReceiveMessageResponse(delivery_timestamp=timestamp_ms(self._engine_clock()))
+        yield spb.ReceiveMessageResponse(delivery_timestamp=timestamp_ms(wall_ms()))
 
     def _receive_args(self, request: Any, context: Context) -> ReceiveArgs:
         client_id = self._client_id(context)
