@@ -21,14 +21,12 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import slack_blocks, slack_status
+from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
 from bot.conversation import ConversationRef, InboundMessage, Progress
 from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
@@ -42,20 +40,20 @@ RESPONSE_URL_TTL = timedelta(minutes=30)
 SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
-
-
-def web_client(token: str, base_url: str) -> AsyncWebClient:
-    """A Web API client that retries connection errors and short 429s itself."""
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=[
-        AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+__all__ = ["SlackAdapter", "http_mode", "socket_mode", "web_client"]
 
 
 class SlackAdapter:
-    """Owns the Bolt app; ``app`` is served by :func:`socket_mode` or :func:`http_mode`."""
+    """Owns the Bolt app; ``app`` is served by :func:`socket_mode` or :func:`http_mode`.
 
-    def __init__(self, pipeline: Pipeline, client: AsyncWebClient, signing_secret: str = "") -> None:
+    ``oauth`` turns on multi-workspace installs (Bolt's OAuth flow and ``authorize``); ``clients``
+    then gives each workspace's client for the work done after the request (progress, answers).
+    """
+
+    def __init__(self, pipeline: Pipeline, client: AsyncWebClient, signing_secret: str = "", *,
+                 oauth: AsyncOAuthSettings | None = None, clients: WorkspaceClients | None = None) -> None:
         self._pipeline = pipeline
-        self._client = client
+        self._clients = clients or SingleWorkspace(client)
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
         self._finalized: set[str] = set()
@@ -63,7 +61,10 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
-        self.app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+        self.app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False,
+                            oauth_settings=oauth)
+        if oauth is not None:  # uninstalls and revoked tokens delete the workspace's installation
+            self.app.enable_token_revocation_listeners()
         self.app.command("/trip")(self._on_trip)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
@@ -83,9 +84,10 @@ class SlackAdapter:
         if not await self._claim(event_id):
             return
         try:
-            channel, user = str(command["channel_id"]), str(command["user_id"])
+            channel, user, team = str(command["channel_id"]), str(command["user_id"]), str(command.get("team_id", ""))
+            client = await self._clients.for_team(team)
             try:
-                posted = await self._client.chat_postMessage(
+                posted = await client.chat_postMessage(
                     channel=channel, text=slack_status.planning(user, text, show_request=True))
             except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
                 log.warning("cannot post in %s: %s", channel, exc.response.get("error"))
@@ -94,7 +96,7 @@ class SlackAdapter:
                 return
             ts = str(posted["ts"])
             ref = ConversationRef(
-                platform=PLATFORM, workspace=str(command.get("team_id", "")), channel=channel, thread=ts, user=user,
+                platform=PLATFORM, workspace=team, channel=channel, thread=ts, user=user,
                 user_name=str(command.get("user_name", "")), is_group=not channel.startswith("D"),
                 reply_webhook=str(command.get("response_url", "")),
                 webhook_expires_at=datetime.now(UTC) + RESPONSE_URL_TTL, status_message=ts)
@@ -103,13 +105,16 @@ class SlackAdapter:
             self._in_progress.discard(event_id)
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        await self._on_user_message(event, str(body.get("event_id", "")))
+        await self._on_user_message(event, body)
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("channel_type") == "im":  # in channels only mentions are requests (app_mention)
-            await self._on_user_message(event, str(body.get("event_id", "")))
+            await self._on_user_message(event, body)
 
-    async def _on_user_message(self, event: dict[str, Any], event_id: str) -> None:
+    async def _on_user_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        event_id = str(body.get("event_id", ""))
+        # the installation's workspace (event.team is the user's, which differs in shared channels)
+        team = str(body.get("team_id") or event.get("team", ""))
         if event.get("bot_id") or event.get("subtype") not in _HANDLED_SUBTYPES or not event.get("user"):
             return
         if not await self._claim(event_id):
@@ -118,8 +123,8 @@ class SlackAdapter:
             channel, user = str(event["channel"]), str(event["user"])
             thread = str(event.get("thread_ts") or event["ts"])
             text = _MENTION.sub("", str(event.get("text", ""))).strip()
-            status = await self._post_status(channel, thread, user, text) if text else ""
-            ref = ConversationRef(platform=PLATFORM, workspace=str(event.get("team", "")), channel=channel,
+            status = await self._post_status(team, channel, thread, user, text) if text else ""
+            ref = ConversationRef(platform=PLATFORM, workspace=team, channel=channel,
                                   thread=thread, user=user, is_group=event.get("channel_type") != "im",
                                   status_message=status)
             await self._submit(ref, event_id, text, has_files=bool(event.get("files")))
@@ -138,9 +143,10 @@ class SlackAdapter:
             return False
         return True
 
-    async def _post_status(self, channel: str, thread: str, user: str, text: str) -> str:
+    async def _post_status(self, team: str, channel: str, thread: str, user: str, text: str) -> str:
+        client = await self._clients.for_team(team)
         try:
-            posted = await self._client.chat_postMessage(
+            posted = await client.chat_postMessage(
                 channel=channel, thread_ts=thread, text=slack_status.planning(user, text, show_request=False))
         except SlackApiError as exc:
             log.warning("no status message: %s", exc.response.get("error"))
@@ -173,8 +179,10 @@ class SlackAdapter:
                 return
             ref = session.ref
             text = slack_status.progress(session, ref.user, session.request.text, show_request=_is_parent(ref))
-            with log_context(task_id=task_id, platform=PLATFORM), contextlib.suppress(SlackApiError):
-                await self._client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
+            with log_context(task_id=task_id, platform=PLATFORM), \
+                    contextlib.suppress(SlackApiError, ExternalServiceError):
+                client = await self._clients.for_team(ref.workspace)
+                await client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
 
     def _status_lock(self, task_id: str) -> asyncio.Lock:
         return self._status_locks.setdefault(task_id, asyncio.Lock())
@@ -188,13 +196,14 @@ class SlackAdapter:
         process are not posted again on the retry.
         """
         ref = reply.ref
+        client = await self._clients.for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
         for index in range(self._parts_sent.get(reply.task_id, 0), len(messages)):
             message = messages[index]
             metadata = {"event_type": "tourguide_answer",
                         "event_payload": {"task_id": reply.task_id, "part": index + 1, "parts": len(messages)}}
             try:
-                await self._client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
+                await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
                                                     text=message.text, blocks=message.blocks, metadata=metadata)
             except SlackApiError as exc:
                 raise _wrap(exc) from exc
@@ -210,7 +219,8 @@ class SlackAdapter:
             request_text = session.request.text if session else ""
             text = slack_status.final(reply, reply.ref.user, request_text, show_request=_is_parent(reply.ref))
             try:
-                await self._client.chat_update(channel=reply.ref.channel, ts=reply.ref.status_message, text=text)
+                client = await self._clients.for_team(reply.ref.workspace)
+                await client.chat_update(channel=reply.ref.channel, ts=reply.ref.status_message, text=text)
             except Exception as exc:  # the answer is out; a stale status line is not worth a resend
                 log.warning("status message not updated: %s", exc)
         self._status_locks.pop(reply.task_id, None)

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     slack_mode: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_MODE"))  # auto | socket | http
     slack_http_host: str = Field(default="0.0.0.0", validation_alias=_env("TOURGUIDE_SLACK_HTTP_HOST"))
     slack_http_port: int = Field(default=3000, ge=0, validation_alias=_env("TOURGUIDE_SLACK_HTTP_PORT"))
+    # --- Slack OAuth (multi-workspace): on when client ID and secret are set, unless TOURGUIDE_SLACK_OAUTH=off
+    slack_client_id: str = Field(default="", validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_CLIENT_SECRET"))
+    slack_scopes: str = Field(
+        default="app_mentions:read,chat:write,commands,im:history,im:read,im:write",
+        validation_alias=_env("SLACK_SCOPES"),
+    )
+    slack_redirect_uri: str = Field(default="", validation_alias=_env("SLACK_REDIRECT_URI"))  # empty = app config
+    slack_oauth: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_OAUTH"))  # auto | on | off
+    slack_oauth_state_ttl_s: int = Field(default=600, ge=1, validation_alias=_env("TOURGUIDE_SLACK_OAUTH_STATE_TTL"))
 
     # --- DingTalk
     dingtalk_client_id: str = Field(default="", validation_alias=_env("DINGTALK_CLIENT_ID"))
@@ -90,6 +100,10 @@ class Settings(BaseSettings):
     dingtalk_card_template_id: str = Field(default="", validation_alias=_env("DINGTALK_CARD_TEMPLATE_ID"))
     dingtalk_robot_code: str = Field(default="", validation_alias=_env("DINGTALK_ROBOT_CODE"))  # empty = client ID
     dingtalk_rate_per_minute: int = Field(default=20, ge=1, validation_alias=_env("TOURGUIDE_DINGTALK_RATE_PER_MINUTE"))
+    dingtalk_mode: str = Field(default="auto", validation_alias=_env("TOURGUIDE_DINGTALK_MODE"))  # auto|stream|http
+    dingtalk_http_host: str = Field(default="0.0.0.0", validation_alias=_env("TOURGUIDE_DINGTALK_HTTP_HOST"))
+    # auto mode picks HTTP callbacks when this port is set, else Stream mode
+    dingtalk_http_port: int | None = Field(default=None, ge=0, validation_alias=_env("TOURGUIDE_DINGTALK_HTTP_PORT"))
 
     # --- reply outbox delivery
     outbox_max_attempts: int = Field(default=8, ge=1, validation_alias=_env("TOURGUIDE_OUTBOX_MAX_ATTEMPTS"))

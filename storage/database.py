@@ -42,8 +42,9 @@ CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
 class Database:
     """Owns the connection; every statement runs under one lock so transactions never interleave."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, schema: str = SCHEMA) -> None:
         self._path = str(path)
+        self._schema = schema  # another store (e.g. Slack installations) brings its own tables
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -55,7 +56,7 @@ class Database:
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA busy_timeout=5000")
-            await self._db.executescript(SCHEMA)
+            await self._db.executescript(self._schema)
         except Exception as exc:
             raise StorageError(f"cannot open database {self._path}: {exc}") from exc
         return self

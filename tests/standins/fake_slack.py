@@ -8,7 +8,11 @@
 * Socket Mode at ``/link/?ticket=``: ``hello`` on connect, envelopes pushed by the test, acks recorded
   (with ``redeliver_after=s``, an events_api envelope not acked within ``s`` is re-sent, up to 3 retries);
 * ``response_url`` sinks at ``/commands/{team}/{id}/{token}`` (5 uses, 30 minutes);
-* ``http``, a driver that signs Events API and slash-command requests for an app's ``/slack/events``.
+* ``http``, a driver that signs Events API and slash-command requests for an app's ``/slack/events``;
+* OAuth v2 for several workspaces (``add_workspace``): the browser page ``/oauth/v2/authorize`` (approves at
+  once and redirects to the app with ``code`` and ``state``) and ``oauth.v2.access`` (client ID and secret by
+  HTTP Basic auth or form, single-use codes for 10 minutes) answering that workspace's bot token;
+  ``auth.test`` and posted messages follow the token's workspace, and ``PostedMessage.token`` records it.
 
 Pointing the real SDKs at it::
 
@@ -26,6 +30,7 @@ sets ``x-slack-retry-num: "0"``: a "drop retries" middleware must test ``> 0``, 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -45,6 +50,7 @@ JsonDict = dict[str, Any]
 _JSON_PARAMS = ("blocks", "attachments", "metadata", "loading_messages", "chunks")
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
+OAUTH_CODE_TTL_SECONDS = 10 * 60
 
 
 class SlackApiError(Exception):
@@ -72,6 +78,30 @@ class PostedMessage:
     thread_ts: str | None
     blocks: list[JsonDict] | None
     params: JsonDict
+    at: float = field(default_factory=time.monotonic)
+    token: str | None = None  # the bot token the app used: which workspace's installation spoke
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A Slack workspace the app can be installed into, with the bot identity an install gives it."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    installer: str = "U0INSTALLER"
+
+
+@dataclass(frozen=True)
+class OAuthCode:
+    """A code the authorize page handed to the app's redirect URL."""
+
+    code: str
+    team_id: str
+    scope: str
+    redirect_uri: str | None
     at: float = field(default_factory=time.monotonic)
 
 
@@ -204,9 +234,18 @@ class FakeSlack:
         app_id: str = "A0FAKE",
         post_interval: float | None = None,
         redeliver_after: float | None = None,
+        client_id: str = "1111.2222",
+        client_secret: str = "fake-client-secret",
+        team_name: str = "Fake Team",
     ) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.team_id, self.bot_user_id, self.bot_id, self.app_id = team_id, bot_user_id, bot_id, app_id
+        self.client_id, self.client_secret = client_id, client_secret
+        self.workspaces: dict[str, Workspace] = {team_id: Workspace(team_id, team_name, bot_token, bot_user_id, bot_id)}
+        self.oauth_redirect_uri = ""  # the app's configured Redirect URL (used when authorize has none)
+        self.oauth_codes: list[OAuthCode] = []
+        self._used_codes: set[str] = set()
+        self._token_in_use: str | None = None
         self.post_interval, self.redeliver_after = post_interval, redeliver_after
         self._redeliveries: set[asyncio.Task[None]] = set()
         self.http = SlackHttpDriver(signing_secret)
@@ -235,6 +274,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/link/", self._link)
         app.router.add_post("/commands/{team}/{id}/{token}", self._response_url)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -313,31 +353,36 @@ class FakeSlack:
     # -- payload builders --------------------------------------------------------------------------
 
     def app_mention(
-        self, text: str, *, channel: str = "C0CHANNEL", user: str = "U0USER", thread_ts: str | None = None
+        self, text: str, *, channel: str = "C0CHANNEL", user: str = "U0USER", thread_ts: str | None = None,
+        team: str | None = None,
     ) -> JsonDict:
-        """An ``app_mention`` event whose text starts with ``<@bot_user_id>``."""
-        event = self._message_like("app_mention", f"<@{self.bot_user_id}> {text}", channel, user)
+        """An ``app_mention`` event (in workspace ``team``) whose text starts with ``<@bot_user_id>``."""
+        bot_user = self.workspaces[team or self.team_id].bot_user_id
+        event = self._message_like("app_mention", f"<@{bot_user}> {text}", channel, user, team)
         return event | ({"thread_ts": thread_ts} if thread_ts else {})
 
-    def im_message(self, text: str, *, channel: str = "D0DM", user: str = "U0USER") -> JsonDict:
+    def im_message(
+        self, text: str, *, channel: str = "D0DM", user: str = "U0USER", team: str | None = None
+    ) -> JsonDict:
         """A ``message`` event in a DM (``channel_type: im``), as ``message.im`` delivers it."""
-        return self._message_like("message", text, channel, user) | {"channel_type": "im"}
+        return self._message_like("message", text, channel, user, team) | {"channel_type": "im"}
 
-    def _message_like(self, type_: str, text: str, channel: str, user: str) -> JsonDict:
+    def _message_like(self, type_: str, text: str, channel: str, user: str, team: str | None = None) -> JsonDict:
         ts = self.new_ts()
         return {
-            "type": type_, "user": user, "text": text, "ts": ts, "channel": channel, "team": self.team_id,
+            "type": type_, "user": user, "text": text, "ts": ts, "channel": channel, "team": team or self.team_id,
             "client_msg_id": str(uuid.uuid4()), "event_ts": ts,
         }  # fmt: skip
 
     def event_callback(self, event: JsonDict, *, event_id: str | None = None) -> JsonDict:
-        """The Events API ``event_callback`` body wrapping ``event``."""
+        """The Events API ``event_callback`` body wrapping ``event``, for the workspace in ``event["team"]``."""
+        workspace = self.workspaces.get(event.get("team", ""), self.workspaces[self.team_id])
         return {
-            "token": "fake-verification-token", "team_id": self.team_id, "api_app_id": self.app_id,
+            "token": "fake-verification-token", "team_id": workspace.team_id, "api_app_id": self.app_id,
             "event": event, "type": "event_callback", "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
             "event_time": int(time.time()), "is_ext_shared_channel": False,
             "authorizations": [{
-                "enterprise_id": None, "team_id": self.team_id, "user_id": self.bot_user_id,
+                "enterprise_id": None, "team_id": workspace.team_id, "user_id": workspace.bot_user_id,
                 "is_bot": True, "is_enterprise_install": False,
             }],
         }  # fmt: skip
@@ -435,7 +480,7 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        params = await _read_params(request)
+        params = await _read_params(request) | _basic_auth(request)
         token = _bearer(request) or params.pop("token", None)
         status, body, headers = self._answer(method, token, params)
         self.calls.append(ApiCall(method, token, params, body))
@@ -448,9 +493,11 @@ class FakeSlack:
         try:
             if handler is None:
                 raise SlackApiError("unknown_method")
-            self._check_token(method, token)
+            if method != "oauth.v2.access":  # authenticated by client ID and secret, not a token
+                self._check_token(method, token)
             if method == "chat.postMessage" and self._too_fast(params.get("channel", "")):
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+            self._token_in_use = token  # handlers are synchronous: nothing else runs until they return
             return 200, {"ok": True, **handler(params)}, {}
         except SlackApiError as exc:
             return 200, {"ok": False, "error": str(exc)}, {}
@@ -463,16 +510,17 @@ class FakeSlack:
             "conversations.replies": self._replies, "users.info": self._users_info,
             "assistant.threads.setStatus": lambda p: {},
             "chat.startStream": self._start_stream, "chat.appendStream": self._stream_step,
-            "chat.stopStream": self._stream_step,
+            "chat.stopStream": self._stream_step, "oauth.v2.access": self._oauth_access,
         }  # fmt: skip
 
     def _check_token(self, method: str, token: str | None) -> None:
-        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        app_level = method == "apps.connections.open"
+        wanted = {self.app_token} if app_level else {w.bot_token for w in self.workspaces.values()}
         if not token:
             raise SlackApiError("not_authed")
-        if token.startswith("xapp-") != wanted.startswith("xapp-"):
+        if token.startswith("xapp-") != app_level:
             raise SlackApiError("not_allowed_token_type")
-        if token != wanted:
+        if token not in wanted:
             raise SlackApiError("invalid_auth")
 
     def _too_fast(self, channel: str) -> bool:
@@ -482,10 +530,16 @@ class FakeSlack:
         self._last_post[channel] = now
         return False
 
+    def _workspace(self) -> Workspace:
+        """The workspace whose bot token the current call carries (the default one otherwise)."""
+        found = (w for w in self.workspaces.values() if w.bot_token == self._token_in_use)
+        return next(found, self.workspaces[self.team_id])
+
     def _auth_test(self, params: JsonDict) -> JsonDict:
+        workspace = self._workspace()
         return {
-            "url": "https://fake.slack.com/", "team": "Fake Team", "user": "tourguide",
-            "team_id": self.team_id, "user_id": self.bot_user_id, "bot_id": self.bot_id,
+            "url": "https://fake.slack.com/", "team": workspace.team_name, "user": "tourguide",
+            "team_id": workspace.team_id, "user_id": workspace.bot_user_id, "bot_id": workspace.bot_id,
             "is_enterprise_install": False,
         }  # fmt: skip
 
@@ -500,7 +554,7 @@ class FakeSlack:
         _check_content(params)
         message = self._bot_message(params, self.new_ts())
         self._messages[(channel, message["ts"])] = message
-        self.posted_messages.append(_posted(channel, message, params))
+        self.posted_messages.append(_posted(channel, message, params, self._token_in_use))
         return {"channel": channel, "ts": message["ts"], "message": message}
 
     def _update(self, params: JsonDict) -> JsonDict:
@@ -511,12 +565,13 @@ class FakeSlack:
         _check_content(params)
         message = old | self._bot_message(params, old["ts"]) | {"edited": {"user": self.bot_user_id}}
         self._messages[(channel, old["ts"])] = message
-        self.updated_messages.append(_posted(channel, message, params))
+        self.updated_messages.append(_posted(channel, message, params, self._token_in_use))
         return {"channel": channel, "ts": old["ts"], "text": message["text"], "message": message}
 
     def _bot_message(self, params: JsonDict, ts: str) -> JsonDict:
+        workspace = self._workspace()
         message: JsonDict = {
-            "type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "team": self.team_id,
+            "type": "message", "user": workspace.bot_user_id, "bot_id": workspace.bot_id, "team": workspace.team_id,
             "text": params.get("text") or params.get("markdown_text") or "", "ts": ts,
         }  # fmt: skip
         for key in ("thread_ts", "blocks", "attachments", "metadata"):
@@ -548,6 +603,51 @@ class FakeSlack:
         if (channel, params.get("ts", "")) not in self._messages:
             raise SlackApiError("message_not_found")
         return {"channel": channel, "ts": params["ts"]}
+
+    # -- OAuth v2 ----------------------------------------------------------------------------------
+
+    def add_workspace(self, team_id: str, team_name: str = "", *, bot_user_id: str = "",
+                      bot_id: str = "") -> Workspace:
+        """Another workspace the app can be installed into, with a bot token of its own."""
+        workspace = Workspace(team_id, team_name or f"Team {team_id}", f"xoxb-{team_id}-{uuid.uuid4().hex[:12]}",
+                              bot_user_id or f"U0BOT{team_id}", bot_id or f"B0BOT{team_id}")
+        self.workspaces[team_id] = workspace
+        return workspace
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """The "Add to Slack" page: the user approves at once, the browser goes back with code and state."""
+        query = request.query
+        if query.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id")
+        if not query.get("scope"):
+            return web.Response(status=400, text="invalid_scope")
+        team = query.get("team") or self.team_id
+        target = query.get("redirect_uri") or self.oauth_redirect_uri
+        if team not in self.workspaces or not target:
+            return web.Response(status=400, text="invalid_team" if team not in self.workspaces else "no_redirect_uri")
+        code = OAuthCode(f"{uuid.uuid4().hex}.{team}", team, query["scope"], query.get("redirect_uri"))
+        self.oauth_codes.append(code)
+        location = f"{target}?{urlencode({'code': code.code, 'state': query.get('state', '')})}"
+        raise web.HTTPFound(location)
+
+    def _oauth_access(self, params: JsonDict) -> JsonDict:
+        if params.get("client_id") != self.client_id:
+            raise SlackApiError("invalid_client_id")
+        if params.get("client_secret") != self.client_secret:
+            raise SlackApiError("bad_client_secret")
+        code = next((c for c in self.oauth_codes if c.code == params.get("code")), None)
+        if code is None or code.code in self._used_codes or time.monotonic() - code.at > OAUTH_CODE_TTL_SECONDS:
+            raise SlackApiError("invalid_code")
+        if code.redirect_uri is not None and params.get("redirect_uri") != code.redirect_uri:
+            raise SlackApiError("bad_redirect_uri")
+        self._used_codes.add(code.code)
+        workspace = self.workspaces[code.team_id]
+        return {
+            "access_token": workspace.bot_token, "token_type": "bot", "scope": code.scope,
+            "bot_user_id": workspace.bot_user_id, "app_id": self.app_id,
+            "team": {"id": workspace.team_id, "name": workspace.team_name},
+            "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": workspace.installer},
+        }  # fmt: skip
 
     # -- response_url ------------------------------------------------------------------------------
 
@@ -618,7 +718,19 @@ def _section_text(block: JsonDict) -> str:
     return str(text.get("text", "")) if isinstance(text, dict) else ""
 
 
-def _posted(channel: str, message: JsonDict, params: JsonDict) -> PostedMessage:
+def _posted(channel: str, message: JsonDict, params: JsonDict, token: str | None = None) -> PostedMessage:
     return PostedMessage(
-        channel, message["ts"], message["text"], message.get("thread_ts"), message.get("blocks"), params
+        channel, message["ts"], message["text"], message.get("thread_ts"), message.get("blocks"), params, token=token
     )
+
+
+def _basic_auth(request: web.Request) -> dict[str, str]:
+    """``client_id`` / ``client_secret`` from HTTP Basic auth (how slack-sdk sends them to oauth.v2.access)."""
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Basic "):
+        return {}
+    try:
+        client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+    except ValueError:
+        return {}
+    return {"client_id": client_id, "client_secret": secret}

@@ -1,0 +1,101 @@
+"""DingTalk HTTP callback mode: robot messages POSTed to ``/dingtalk/callback`` instead of the Stream WebSocket.
+
+Translates only. DingTalk signs every callback with the headers ``timestamp`` (ms) and ``sign`` =
+base64(HMAC-SHA256(key=appSecret, msg=f"{timestamp}\\n{appSecret}")). A request whose timestamp is more
+than an hour off our clock, or whose sign differs, did not come from DingTalk: 401, body unread, nothing
+processed. An accepted message gets 200 at once and is handled after (dedupe by ``msgId`` in the intake,
+replies through the sender), as in Stream mode: DingTalk does not wait for a plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("tourguide.dingtalk")
+
+CALLBACK_PATH = "/dingtalk/callback"
+MAX_SKEW_MS = 60 * 60 * 1000  # DingTalk's rule: more than one hour off is an illegal request
+DRAIN_TIMEOUT_S = 5.0
+
+OnMessage = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def signature(timestamp: str, app_secret: str) -> str:
+    """The ``sign`` DingTalk sends with ``timestamp``."""
+    digest = hmac.new(app_secret.encode(), f"{timestamp}\n{app_secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(timestamp: str, sign: str, app_secret: str, now_ms: int) -> bool:
+    """True when ``sign`` matches and ``timestamp`` (ms) is within an hour of ``now_ms``."""
+    if not timestamp.isdigit() or abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
+        return False
+    return hmac.compare_digest(sign.encode(), signature(timestamp, app_secret).encode())
+
+
+class CallbackReceiver:
+    """The aiohttp handler: verify, answer at once, hand the message to ``on_message`` in the background."""
+
+    def __init__(self, on_message: OnMessage, app_secret: str, clock: Callable[[], float] = time.time) -> None:
+        self._on_message = on_message
+        self._secret = app_secret
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """``POST /dingtalk/callback``: 401 unless signed by DingTalk, 400 unless a JSON object, else 200."""
+        now_ms = int(self._clock() * 1000)
+        if not verify(request.headers.get("timestamp", ""), request.headers.get("sign", ""), self._secret, now_ms):
+            log.warning("DingTalk callback refused: bad signature or timestamp from %s", request.remote)
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            data = await request.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return web.json_response({"error": "body must be a JSON object"}, status=400)
+        task = asyncio.create_task(self._run(data))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.json_response({})  # no inline reply: answers go through the session webhook / OpenAPI
+
+    async def _run(self, data: dict[str, Any]) -> None:
+        try:
+            await self._on_message(data)
+        except Exception:  # DingTalk already has its 200; the log is the only place this can go
+            log.exception("DingTalk callback %s not handled", data.get("msgId"))
+
+    async def drain(self) -> None:
+        """Let accepted messages reach the intake (bounded), then cancel what is left."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=DRAIN_TIMEOUT_S)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def http_callback(on_message: OnMessage, app_secret: str, host: str, port: int) -> AsyncIterator[str]:
+    """Serve ``POST /dingtalk/callback`` until the block exits; yields its URL."""
+    receiver = CallbackReceiver(on_message, app_secret)
+    app = web.Application()
+    app.router.add_post(CALLBACK_PATH, receiver.handle)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        bound = runner.addresses[0]
+        yield f"http://{bound[0]}:{bound[1]}{CALLBACK_PATH}"
+    finally:
+        await runner.cleanup()  # no new callbacks first, then finish the accepted ones
+        await receiver.drain()

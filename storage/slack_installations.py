@@ -1,0 +1,200 @@
+"""Slack OAuth state in SQLite: each workspace's installation and bot token, and the OAuth ``state`` values.
+
+Implements slack-sdk's async interfaces (``AsyncInstallationStore``, ``AsyncOAuthStateStore``) on our
+aiosqlite :class:`~storage.database.Database`, so Bolt's own OAuth flow saves installations here and
+Bolt's ``authorize`` finds each workspace's bot token here. slack-sdk's ``SQLite3InstallationStore``
+does blocking ``sqlite3`` I/O on the event loop, and its async store needs SQLAlchemy, which we do not
+ship. A row keeps the model as JSON plus its lookup keys as columns; ``None`` keys are stored as ``''``
+(as slack-sdk's own SQL stores do) so that ``=`` matches them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+
+from storage.database import Database
+
+log = logging.getLogger("tourguide.slack.oauth")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS slack_installations (
+    id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL,
+    user_id TEXT NOT NULL, installed_at REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS slack_installations_by_team
+    ON slack_installations (client_id, enterprise_id, team_id, installed_at);
+CREATE TABLE IF NOT EXISTS slack_bots (
+    id INTEGER PRIMARY KEY, client_id TEXT NOT NULL, enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL,
+    installed_at REAL NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS slack_bots_by_team ON slack_bots (client_id, team_id, installed_at);
+CREATE TABLE IF NOT EXISTS slack_oauth_states (state TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+"""
+_BOT_FIELDS = ("bot_token", "bot_id", "bot_user_id", "bot_scopes", "bot_refresh_token", "bot_token_expires_at")
+
+
+class SlackOAuthStorage:
+    """Owns the Slack OAuth database (tables created on open); ``installations`` and ``states`` use it."""
+
+    def __init__(self, path: Path | str, client_id: str, *, state_ttl_s: float = 600.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._db = Database(path, schema=SCHEMA)
+        self.installations = SQLiteInstallationStore(self._db, client_id)
+        self.states = SQLiteOAuthStateStore(self._db, state_ttl_s, clock)
+
+    async def __aenter__(self) -> SlackOAuthStorage:
+        await self._db.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._db.__aexit__(exc_type, exc, tb)
+
+
+class SQLiteInstallationStore(AsyncInstallationStore):
+    """Installations and bots per workspace/org; the newest save for a key replaces the older one.
+
+    Every method raises StorageError when SQLite fails.
+    """
+
+    def __init__(self, db: Database, client_id: str) -> None:
+        self._db = db
+        self._client_id = client_id
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger Bolt expects every store to have."""
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        """Save an installation and, when it carries a bot token, its bot."""
+        enterprise, team = _keys(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
+        user = installation.user_id or ""
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM slack_installations WHERE client_id = ? AND enterprise_id = ? "
+                               "AND team_id = ? AND user_id = ?", (self._client_id, enterprise, team, user))
+            await conn.execute(
+                "INSERT INTO slack_installations (client_id, enterprise_id, team_id, user_id, installed_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self._client_id, enterprise, team, user, installation.installed_at, _dump(installation)))
+        if installation.bot_token:
+            await self.async_save_bot(installation.to_bot())
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        """Save a workspace's bot (its token), replacing the previous one."""
+        enterprise, team = _keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
+                               (self._client_id, enterprise, team))
+            await conn.execute(
+                "INSERT INTO slack_bots (client_id, enterprise_id, team_id, installed_at, data) VALUES (?, ?, ?, ?, ?)",
+                (self._client_id, enterprise, team, bot.installed_at, _dump(bot)))
+
+    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                             is_enterprise_install: bool | None = False) -> Bot | None:
+        """The bot of a workspace (or of an org for org-wide installs), or None."""
+        enterprise, team = _keys(enterprise_id, team_id, is_enterprise_install)
+        row = await self._db.fetch_one(
+            "SELECT data FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ? "
+            "ORDER BY installed_at DESC LIMIT 1", (self._client_id, enterprise, team))
+        return Bot(**json.loads(row[0])) if row else None
+
+    async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                                      user_id: str | None = None,
+                                      is_enterprise_install: bool | None = False) -> Installation | None:
+        """The newest installation of a workspace, or that of ``user_id``, with the workspace's current bot."""
+        enterprise, team = _keys(enterprise_id, team_id, is_enterprise_install)
+        sql = "SELECT data FROM slack_installations WHERE client_id = ? AND enterprise_id = ? AND team_id = ?"
+        params: list[Any] = [self._client_id, enterprise, team]
+        if user_id is not None:
+            sql, params = sql + " AND user_id = ?", [*params, user_id]
+        row = await self._db.fetch_one(sql + " ORDER BY installed_at DESC LIMIT 1", params)
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        if user_id is not None:  # a later installer may have replaced the bot token: the newest one wins
+            bot = await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                            is_enterprise_install=is_enterprise_install)
+            if bot is not None:
+                data |= {k: v for k, v in json.loads(_dump(bot)).items() if k in _BOT_FIELDS}
+        return Installation(**data)
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        """Forget a workspace's bot (``tokens_revoked`` / ``app_uninstalled``)."""
+        enterprise, team = _keys(enterprise_id, team_id, False)
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
+                               (self._client_id, enterprise, team))
+
+    async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                                        user_id: str | None = None) -> None:
+        """Forget a workspace's installations (only ``user_id``'s when given)."""
+        enterprise, team = _keys(enterprise_id, team_id, False)
+        sql = "DELETE FROM slack_installations WHERE client_id = ? AND enterprise_id = ? AND team_id = ?"
+        params: list[Any] = [self._client_id, enterprise, team]
+        if user_id is not None:
+            sql, params = sql + " AND user_id = ?", [*params, user_id]
+        async with self._db.transaction() as conn:
+            await conn.execute(sql, params)
+
+    async def bot_token_for_team(self, team_id: str) -> str | None:
+        """The newest bot token installed in workspace ``team_id`` (for answers sent after the request)."""
+        row = await self._db.fetch_one(
+            "SELECT data FROM slack_bots WHERE client_id = ? AND team_id = ? ORDER BY installed_at DESC LIMIT 1",
+            (self._client_id, team_id))
+        token = json.loads(row[0]).get("bot_token") if row else None
+        return str(token) if token else None
+
+
+class SQLiteOAuthStateStore(AsyncOAuthStateStore):
+    """OAuth ``state`` values: issued for ``/slack/install``, consumed once by the redirect, expiring."""
+
+    def __init__(self, db: Database, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._ttl_s = ttl_s
+        self._clock = clock
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger Bolt expects every store to have."""
+        return log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        """A new unguessable state, valid for the TTL; expired ones are swept on the way."""
+        state, now = secrets.token_urlsafe(24), self._clock()
+        async with self._db.transaction() as conn:
+            await conn.execute("DELETE FROM slack_oauth_states WHERE expires_at <= ?", (now,))
+            await conn.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)",
+                               (state, now + self._ttl_s))
+        return state
+
+    async def async_consume(self, state: str) -> bool:
+        """True once for a state issued here and not expired; the state is gone afterwards either way."""
+        async with self._db.transaction() as conn:
+            rows = list(await conn.execute_fetchall(
+                "SELECT expires_at FROM slack_oauth_states WHERE state = ?", (state,)))
+            await conn.execute("DELETE FROM slack_oauth_states WHERE state = ?", (state,))
+        return bool(rows) and float(rows[0][0]) > self._clock()
+
+
+def _keys(enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None) -> tuple[str, str]:
+    # an org-wide install has no team: it is found by the org alone, as in slack-sdk's own stores
+    return enterprise_id or "", "" if is_enterprise_install else team_id or ""
+
+
+def _dump(model: Installation | Bot) -> str:
+    # the models take ISO strings back for their datetime fields
+    return json.dumps(model.to_dict_for_copying(),
+                      default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
