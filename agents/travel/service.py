@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from agents.travel.checks import check_plan
 from agents.travel.llm_planner import LLMPlanner
 from agents.travel.offline_planner import OfflinePlanner
-from bot.errors import ConfigError, ExternalServiceError, WireError
+from bot.errors import ConfigError, ExternalServiceError, UnknownPlace, WireError
 from bot.schemas import Itinerary, TripRequest, WeatherReport
 from bot.wire import TaskMessage, TravelInput
 
@@ -36,7 +37,19 @@ class TravelService:
             await asyncio.sleep(self._latency_s)  # benchmark knob: stands in for LLM think time
         if self._llm is not None:
             try:
-                return await self._llm.plan(request, weather)
+                plan = await self._llm.plan(request, weather)
             except (ExternalServiceError, ConfigError) as exc:
                 log.warning("LLM planner failed, using the offline planner: %s", exc)
+            else:
+                # The LLM is asked to respect the weather; this makes sure it did.
+                if not (problems := check_plan(request, weather, plan)):
+                    return plan
+                log.warning("LLM plan rejected (%s), using the offline planner", "; ".join(problems))
+                return self._offline_or(plan, request, weather)
         return self._offline.plan(request, weather)
+
+    def _offline_or(self, fallback: Itinerary, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
+        try:
+            return self._offline.plan(request, weather)
+        except UnknownPlace:
+            return fallback  # no built-in knowledge of the place: the LLM's imperfect plan beats none

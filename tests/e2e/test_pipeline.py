@@ -122,3 +122,21 @@ async def test_two_cities_weather_goes_out_in_parallel(tmp_path: Path) -> None:
     published = [i for i, (_hop, detail) in enumerate(hops) if detail == "task published"]
     first_result = next(i for i, (_hop, detail) in enumerate(hops) if detail.startswith("result"))
     assert len(published) == 2 and max(published) < first_result  # both sent before either came back
+
+
+async def test_an_llm_plan_that_ignores_the_rain_is_replaced(tmp_path: Path) -> None:
+    dates = [f"2026-12-0{d}" for d in range(2, 7)]  # offline weather has rain on 12-02 in Hangzhou
+    careless = json.loads(_llm_itinerary(dates))
+    careless["destination"] = "Hangzhou"
+    async with FakeOpenAI(api_key="sk-test") as fake:
+        fake.script(completion(json.dumps(careless)))
+        async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
+            terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
+            reply = await terminal.ask("帮我做一个下周三到下周日杭州周边自驾游方案")
+        assert len(fake.requests) == 1  # the LLM was asked...
+    assert reply.payload["status"] == "completed"
+    assert _dates(reply.payload) == dates
+    assert all(d["title"] != "Kyoto day 1" for d in reply.payload["itinerary"])  # ...but its plan was not used
+    rainy = [w["date"] for w in reply.payload["weather"] if w["condition"] == "rain"]
+    assert rainy and all(a["indoor"] for d in reply.payload["itinerary"] if d["date"] in rainy
+                         for a in d["activities"])
