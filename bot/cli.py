@@ -221,3 +221,11 @@ def trace_cmd(task_id: str) -> None:
     from bot.app import run_trace
 
     _run(run_trace(task_id))
+
+
+@bench.command("plans")
+def bench_plans() -> None:
+    """Plan quality: the offline planner on every built-in destination, checked rule by rule."""
+    from bot.benchmarks.plans import run
+
+    sys.exit(run())
