@@ -11,6 +11,10 @@ makes blocking ``requests`` calls (``open_connection``, ``reply_text``...) on th
 * the OpenAPI: ``/v1.0/oauth2/accessToken``, ``/v1.0/robot/groupMessages/send``,
   ``/v1.0/robot/oToMessages/batchSend`` and the AI card routes, checking ``x-acs-dingtalk-access-token``.
 
+For HTTP callback mode it plays DingTalk's side too: ``post_callback(url, data)`` POSTs a ChatbotMessage to
+the app signed as DingTalk signs it (headers ``timestamp`` in ms and ``sign`` = base64(HMAC-SHA256(appSecret,
+"timestamp\nappSecret"))), optionally backdated or with a wrong sign, and records the app's answer.
+
 Robot sends (webhook and OpenAPI) share a limit of 20 per minute per conversation; past it the
 conversation is blocked for 10 minutes (webhook: errcode 130101; OpenAPI: HTTP 403, see ``THROTTLED_CODE``).
 Every record carries ``at = time.monotonic()`` so tests can compare an ACK with later work.
@@ -28,8 +32,11 @@ cancel its leaked ``keepalive`` task: ``await stop_stream_client(task)`` does bo
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -118,6 +125,17 @@ class OpenApiCall:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class CallbackDelivery:
+    """One HTTP callback POSTed to the app, with the app's status, body and response time."""
+
+    msg_id: str
+    status: int
+    body: str
+    elapsed: float
+    at: float = field(default_factory=time.monotonic)
+
+
 class _ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(code)
@@ -171,7 +189,9 @@ class FakeDingTalk:
         # rate_window_seconds shortens DingTalk's one-minute window so rate-limit tests run in seconds
         self._limiter = _RateLimiter(rate_limit_per_minute, throttle_seconds, rate_window_seconds)
         self._lock = threading.Lock()
-        self._records: dict[str, list[Any]] = {k: [] for k in ("opens", "frames", "acks", "webhook", "openapi")}
+        self._records: dict[str, list[Any]] = {
+            k: [] for k in ("opens", "frames", "acks", "webhook", "openapi", "callbacks")
+        }
         self._tickets: dict[str, float] = {}
         self._sessions: dict[str, tuple[str, float]] = {}
         self._tokens: set[str] = set()
@@ -286,6 +306,11 @@ class FakeDingTalk:
         """Every OpenAPI request (token, robot sends and cards), in order."""
         return self._snapshot("openapi")
 
+    @property
+    def callbacks(self) -> list[CallbackDelivery]:
+        """Every HTTP callback POSTed to the app, in order."""
+        return self._snapshot("callbacks")
+
     def sends_to(self, conversation: str) -> list[OpenApiCall]:
         """Robot OpenAPI sends addressed to ``conversation`` (openConversationId or a userId)."""
         return [
@@ -376,6 +401,30 @@ class FakeDingTalk:
     def revoke_access_tokens(self) -> None:
         """Invalidate every access token issued so far (next OpenAPI call gets HTTP 401)."""
         self._tokens.clear()
+
+    # -- HTTP callback mode ------------------------------------------------------------------------
+
+    def callback_headers(self, *, age_s: float = 0.0, bad_sign: bool = False) -> dict[str, str]:
+        """The headers DingTalk signs a callback with; ``age_s`` backdates ``timestamp`` (negative: ahead)."""
+        timestamp = str(int((time.time() - age_s) * 1000))
+        key = (self.client_secret + "x" if bad_sign else self.client_secret).encode()
+        digest = hmac.new(key, f"{timestamp}\n{self.client_secret}".encode(), hashlib.sha256).digest()
+        return {"Content-Type": "application/json; charset=utf-8", "timestamp": timestamp,
+                "sign": base64.b64encode(digest).decode()}
+
+    async def post_callback(self, url: str, data: JsonDict, *, age_s: float = 0.0, bad_sign: bool = False,
+                            timeout: float = 5.0) -> CallbackDelivery:  # noqa: ASYNC109 - see wait_for
+        """POST ``data`` (a ChatbotMessage) to the app's callback ``url``, signed; records the answer."""
+        started = time.monotonic()
+        headers = self.callback_headers(age_s=age_s, bad_sign=bad_sign)
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session,
+            session.post(url, data=json.dumps(data).encode(), headers=headers) as response,
+        ):
+            body = await response.text()
+        delivery = CallbackDelivery(str(data.get("msgId", "")), response.status, body, time.monotonic() - started)
+        self._record("callbacks", delivery)
+        return delivery
 
     # -- Stream ------------------------------------------------------------------------------------
 
