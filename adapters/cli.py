@@ -47,6 +47,10 @@ class Terminal:
         self._zh = False
         pipeline.supervisor.add_listener(self._on_progress)
 
+    def new_conversation(self) -> None:
+        """Forget the thread: the next request is not a follow-up."""
+        self._conversation = f"cli-{uuid.uuid4().hex[:12]}"
+
     async def _on_progress(self, event: Progress) -> None:
         if event.phase == "finished":
             self._finished.setdefault(event.task_id, asyncio.Event()).set()
@@ -91,24 +95,51 @@ async def ask_once(pipeline: Pipeline, text: str, *, as_json: bool, timeout_s: f
     return EXIT_CODES.get(str(reply.payload.get("status")), 1)
 
 
+CHAT_HELP = """Ask for a trip or the weather, in Chinese or English:
+  帮我做一个下周三到下周日杭州周边自驾游方案      3 days in Kyoto next weekend
+  明天上海天气怎么样                              weather in Tokyo and Osaka tomorrow
+Follow-ups amend the last plan: 改成3天 / make it cheaper / 换成苏州 / by train instead.
+Commands: /new starts a fresh conversation, /trace shows the hops of the last request, /exit quits."""
+
+
 async def chat_loop(pipeline: Pipeline, read_line: Callable[[str], str] = input, *, timeout_s: float) -> int:
-    """``tourguide chat``: a prompt until EOF, ``exit`` or Ctrl-C."""
+    """``tourguide chat``: a prompt until EOF, ``/exit`` or Ctrl-C."""
     terminal = Terminal(pipeline, sys.stdout, answer_timeout_s=timeout_s)
     print("tourguide: 你好！Tell me where and when, e.g. “帮我做一个下周三到下周日杭州周边自驾游方案” or "
-          "“3 days in Kyoto next weekend”. Type exit to quit.", flush=True)
+          "“3 days in Kyoto next weekend”. /help for more, /exit to quit.", flush=True)
+    last_task = ""
     while True:
         try:
-            line = await asyncio.to_thread(read_line, "You > ")
+            line = (await asyncio.to_thread(read_line, "You > ")).strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        if line.strip().lower() in ("exit", "quit", "/exit", "/quit"):
+        command = line.lower()
+        if command in ("exit", "quit", "/exit", "/quit"):
             return 0
-        if not line.strip():
-            continue
-        try:
-            reply = await terminal.ask(line)
-        except TimeoutError as exc:
-            print(f"tourguide: sorry, that took too long ({exc}). Please try again.", flush=True)
-            continue
-        print(f"\n{reply.text}\n", flush=True)
+        if command in ("/help", "help", "?"):
+            print(CHAT_HELP, flush=True)
+        elif command == "/new":
+            terminal.new_conversation()
+            print("tourguide: new conversation; the next request starts from scratch.", flush=True)
+        elif command == "/trace":
+            await _print_trace(pipeline, last_task)
+        elif line:
+            try:
+                reply = await terminal.ask(line)
+            except TimeoutError as exc:
+                print(f"tourguide: sorry, that took too long ({exc}). Please try again.", flush=True)
+                continue
+            last_task = reply.task_id
+            print(f"\n{reply.text}\n", flush=True)
+
+
+async def _print_trace(pipeline: Pipeline, task_id: str) -> None:
+    if not task_id:
+        print("tourguide: no request yet.", flush=True)
+        return
+    start = None
+    print(f"trace of {task_id}:")
+    for at, hop, detail in await pipeline.sessions.traces(task_id):
+        start = start if start is not None else at
+        print(f"  +{(at - start) * 1000:7.1f} ms  {hop:<14} {detail}", flush=True)

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from adapters.cli import Terminal
+import pytest
+
+from adapters.cli import Terminal, chat_loop
 from bot.runtime import AgentMode, Pipeline, pipeline
 from bot.settings import load_settings
 from tests.standins.fake_dashscope import FakeDashScope, app_answer
@@ -140,3 +142,20 @@ async def test_an_llm_plan_that_ignores_the_rain_is_replaced(tmp_path: Path) -> 
     rainy = [w["date"] for w in reply.payload["weather"] if w["condition"] == "rain"]
     assert rainy and all(a["indoor"] for d in reply.payload["itinerary"] if d["date"] in rainy
                          for a in d["activities"])
+
+
+async def test_chat_loop_help_follow_up_trace_and_new_conversation(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    lines = iter(["/help", "3 days in Kyoto next weekend", "make it 2 days", "/trace", "/new", "make it 2 days",
+                  "/exit"])
+
+    def read_line(prompt: str) -> str:
+        return next(lines)
+
+    async with running(tmp_path) as p:
+        assert await chat_loop(p, read_line, timeout_s=60) == 0
+    out = capsys.readouterr().out
+    assert "Follow-ups amend the last plan" in out
+    assert "3-day plan for Kyoto" in out and "2-day plan for Kyoto" in out
+    assert "answer delivered" in out  # the trace of the last request
+    assert out.rstrip().endswith("“weather in Shanghai tomorrow”.")  # after /new, no plan to amend
