@@ -40,7 +40,7 @@ MODE_WORDS: tuple[tuple[TravelMode, re.Pattern[str]], ...] = (
                                          "subway", "metro", "bus", "buses")),
 )  # fmt: skip
 BUDGET_WORDS: tuple[tuple[Budget, re.Pattern[str]], ...] = (
-    (Budget.LOW, _words("便宜", "经济", "穷游", "省钱", "预算低", "预算少", "低预算", "实惠",
+    (Budget.LOW, _words("便宜", "经济", "穷游", "省钱", "预算低", "预算少", "低预算", "实惠", "预算有限", "预算不多",
                         "cheap", "cheaper", "affordable", "low-cost", "inexpensive", "on a budget", "low budget",
                         "tight budget", "budget trip", "budget travel", "budget hotel", "budget hotels")),
     (Budget.HIGH, _words("豪华", "高端", "奢华", "不差钱", "预算充足", "五星",
