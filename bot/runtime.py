@@ -118,26 +118,29 @@ async def _agent_handler(kind: AgentKind, settings: Settings) -> AsyncIterator[S
 async def chat_model(settings: Settings, bailian_app_id: str = "") -> AsyncIterator[ChatModel | None]:
     """The configured LLM: a Bailian app by ID, DashScope Qwen, an OpenAI-compatible endpoint, or None
     (the offline planner)."""
+    from agents.llm import RetryPolicy
+
     provider = settings.llm_provider
     dashscope_key = settings.dashscope_api_key.get_secret_value()
+    retry = RetryPolicy(max_attempts=settings.llm_max_attempts)
     if provider in ("auto", "dashscope") and dashscope_key and bailian_app_id:
         from agents.llm import BailianApp
         from agents.llm.bailian import BailianChat
 
         async with BailianApp(dashscope_key, bailian_app_id, settings.dashscope_base_url,
-                              timeout_s=settings.llm_timeout_s) as app:
+                              timeout_s=settings.llm_timeout_s, retry=retry) as app:
             yield BailianChat(app)
     elif provider in ("auto", "dashscope") and dashscope_key:
         from agents.llm import DashScopeChat
 
         async with DashScopeChat(dashscope_key, settings.dashscope_model, settings.dashscope_base_url,
-                                 timeout_s=settings.llm_timeout_s) as model:
+                                 timeout_s=settings.llm_timeout_s, retry=retry) as model:
             yield model
     elif provider in ("auto", "openai") and settings.openai_base_url:
         from agents.llm import OpenAICompatChat
 
         async with OpenAICompatChat(settings.openai_base_url, settings.openai_api_key.get_secret_value(),
-                                    settings.openai_model, timeout_s=settings.llm_timeout_s) as model:
+                                    settings.openai_model, timeout_s=settings.llm_timeout_s, retry=retry) as model:
             yield model
     else:
         yield None

@@ -8,6 +8,7 @@ Each SDK's own variable name is used where one exists (``SLACK_BOT_TOKEN``, ``DA
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,20 +37,20 @@ class Settings(BaseSettings):
         default=SecretStr(""), validation_alias=_env("TOURGUIDE_ROCKETMQ_SECRET_KEY")
     )
     rocketmq_namespace: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_NAMESPACE"))
-    embedded_broker_port: int = Field(default=8081, validation_alias=_env("TOURGUIDE_BROKER_PORT"))
 
     # --- time zone used to resolve "下周三", "next weekend"
     timezone: str = Field(default="Asia/Shanghai", validation_alias=_env("TOURGUIDE_TIMEZONE"))
 
     # --- LLM providers (none configured = offline planner)
-    llm_provider: str = Field(default="auto", validation_alias=_env("TOURGUIDE_LLM_PROVIDER"))
+    llm_provider: Literal["auto", "dashscope", "openai", "offline"] = Field(
+        default="auto", validation_alias=_env("TOURGUIDE_LLM_PROVIDER")
+    )
     dashscope_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("DASHSCOPE_API_KEY"))
     dashscope_base_url: str = Field(
         default="https://dashscope.aliyuncs.com/api/v1",
         validation_alias=_env("DASHSCOPE_HTTP_BASE_URL", "TOURGUIDE_DASHSCOPE_BASE_URL"),
     )
     dashscope_model: str = Field(default="qwen-plus", validation_alias=_env("TOURGUIDE_DASHSCOPE_MODEL"))
-    bailian_weather_app_id: str = Field(default="", validation_alias=_env("TOURGUIDE_BAILIAN_WEATHER_APP_ID"))
     bailian_travel_app_id: str = Field(default="", validation_alias=_env("TOURGUIDE_BAILIAN_TRAVEL_APP_ID"))
     openai_base_url: str = Field(default="", validation_alias=_env("OPENAI_BASE_URL", "TOURGUIDE_OPENAI_BASE_URL"))
     openai_api_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("OPENAI_API_KEY"))
