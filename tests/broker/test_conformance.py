@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
@@ -213,3 +215,36 @@ async def test_idle_lite_topics_expire_after_their_ttl(broker_config: BrokerConf
             return listener.bodies()
 
         assert await asyncio.to_thread(scenario) == [b"fresh"]
+
+
+HANGING_CONSUMER = """
+import sys, time
+from rocketmq import ConsumeResult, MessageListener
+from bot.bus.blocking import push_consumer
+
+class Hang(MessageListener):
+    def consume(self, message):
+        print("got", message.body.decode(), flush=True)
+        time.sleep(3600)
+        return ConsumeResult.SUCCESS
+
+with push_consumer(sys.argv[1], "GID_push", "Orders", Hang()):
+    time.sleep(3600)
+"""
+
+
+async def test_push_consumer_killed_mid_message_releases_it_to_another(broker: EmbeddedBroker) -> None:
+    def scenario() -> list[tuple[bytes, int]]:
+        with producer(broker.endpoint, "Orders") as p:
+            p.send(message("Orders", b"orphan"))
+        doomed = subprocess.Popen([sys.executable, "-c", HANGING_CONSUMER, broker.endpoint],
+                                  stdout=subprocess.PIPE, text=True)
+        assert doomed.stdout is not None and doomed.stdout.readline().strip() == "got orphan"
+        doomed.kill()  # kill -9 while it holds the message (auto-renewed, never acked)
+        doomed.wait(10)
+        survivor = Recorder()
+        with push_consumer(broker.endpoint, "GID_push", "Orders", survivor):
+            assert wait_until(lambda: bool(survivor.seen), 10)
+        return [(s[0], s[1]) for s in survivor.seen]
+
+    assert await asyncio.to_thread(scenario) == [(b"orphan", 2)]
