@@ -22,7 +22,7 @@ from typing import Any
 import dingtalk_stream
 import requests
 
-from adapters.dingtalk_sender import DingTalkSender
+from adapters.dingtalk_sender import DingTalkSender, split_markdown
 from bot.conversation import ConversationRef, InboundMessage
 from bot.logs import log_context
 from bot.runtime import Pipeline
@@ -145,8 +145,16 @@ class DingTalkAdapter:
                     log.warning("planning message not sent: %s", exc)
 
     async def deliver(self, reply: Reply) -> None:
-        """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited)."""
-        await self._sender.send_markdown(reply.ref, _TITLES[_is_zh(reply.text)], reply.text)
+        """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited).
+
+        A long answer goes out in parts; each accepted part is recorded in the outbox, so a retry (also
+        after a restart) resumes with the first part DingTalk has not accepted yet.
+        """
+        parts = split_markdown(reply.text)
+        for index in range(reply.parts_sent, len(parts)):
+            await self._sender.send_part(reply.ref, _TITLES[_is_zh(reply.text)], parts[index])
+            if len(parts) > 1:  # a single message is covered by mark_sent alone
+                await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)
 
 
 def inbound(data: dict[str, Any]) -> InboundMessage:

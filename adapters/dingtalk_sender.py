@@ -102,9 +102,13 @@ class DingTalkSender:
     async def send_markdown(self, ref: ConversationRef, title: str, text: str) -> None:
         """Send ``text`` (split if long) to the conversation; each part waits for a rate-limit slot."""
         for part in split_markdown(text):
-            async with self._limiter.slot(ref.channel):
-                if not await self._via_webhook(ref, title, part):
-                    await self._via_openapi(ref, title, part)
+            await self.send_part(ref, title, part)
+
+    async def send_part(self, ref: ConversationRef, title: str, part: str) -> None:
+        """Send one message (a part of :func:`split_markdown`) once a rate-limit slot is free."""
+        async with self._limiter.slot(ref.channel):
+            if not await self._via_webhook(ref, title, part):
+                await self._via_openapi(ref, title, part)
 
     async def _via_webhook(self, ref: ConversationRef, title: str, text: str) -> bool:
         """True when the session webhook took the message; False when it is missing or expired."""

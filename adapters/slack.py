@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +41,8 @@ RESPONSE_URL_TTL = timedelta(minutes=30)
 SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
-__all__ = ["SlackAdapter", "http_mode", "socket_mode", "web_client"]
+_BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+__all__ = ["SlackAdapter", "bolt_app", "http_mode", "socket_mode", "web_client"]
 
 
 class SlackAdapter:
@@ -57,12 +59,10 @@ class SlackAdapter:
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
         self._finalized: set[str] = set()
-        self._parts_sent: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
-        self.app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False,
-                            oauth_settings=oauth)
+        self.app = bolt_app(client, signing_secret, oauth)
         if oauth is not None:  # uninstalls and revoked tokens delete the workspace's installation
             self.app.enable_token_revocation_listeners()
         self.app.command("/trip")(self._on_trip)
@@ -192,23 +192,24 @@ class SlackAdapter:
     async def deliver(self, reply: Reply) -> None:
         """Post the answer into its thread (several messages if long), then close the status message.
 
-        Raises RateLimited / ExternalServiceError when Slack refuses; parts already posted by this
-        process are not posted again on the retry.
+        Raises RateLimited / ExternalServiceError when Slack refuses. Each accepted part is recorded in
+        the outbox before the next one goes out, so a retry (also after a restart) starts at the first
+        part Slack has not accepted yet.
         """
         ref = reply.ref
         client = await self._clients.for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
-        for index in range(self._parts_sent.get(reply.task_id, 0), len(messages)):
+        for index in range(reply.parts_sent, len(messages)):
             message = messages[index]
             metadata = {"event_type": "tourguide_answer",
                         "event_payload": {"task_id": reply.task_id, "part": index + 1, "parts": len(messages)}}
             try:
                 await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
-                                                    text=message.text, blocks=message.blocks, metadata=metadata)
+                                              text=message.text, blocks=message.blocks, metadata=metadata)
             except SlackApiError as exc:
                 raise _wrap(exc) from exc
-            self._parts_sent[reply.task_id] = index + 1
-        self._parts_sent.pop(reply.task_id, None)
+            if len(messages) > 1:  # a single message is covered by mark_sent alone
+                await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)
         if ref.status_message:
             await self._finalize_status(reply)
 
@@ -224,6 +225,28 @@ class SlackAdapter:
             except Exception as exc:  # the answer is out; a stale status line is not worth a resend
                 log.warning("status message not updated: %s", exc)
         self._status_locks.pop(reply.task_id, None)
+
+
+def bolt_app(client: AsyncWebClient, signing_secret: str, oauth: AsyncOAuthSettings | None) -> AsyncApp:
+    """The Bolt app: OAuth installs only when ``oauth`` is given, whatever the environment says.
+
+    Bolt 1.30 reads ``SLACK_CLIENT_ID`` / ``SLACK_CLIENT_SECRET`` itself when ``oauth_settings`` is None and
+    would then run its own OAuth flow with a file installation store in the home directory, ignoring our
+    bot token (e.g. with TOURGUIDE_SLACK_OAUTH=off). Our settings decide, so Bolt must not see them.
+    """
+    with _hidden_env(*_BOLT_OAUTH_ENV) if oauth is None else contextlib.nullcontext():
+        return AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False,
+                        oauth_settings=oauth)
+
+
+@contextlib.contextmanager
+def _hidden_env(*names: str) -> Iterator[None]:
+    # Only for the synchronous AsyncApp constructor: nothing else reads these after settings were loaded.
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def _is_parent(ref: ConversationRef) -> bool:

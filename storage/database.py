@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS outbox (
     task_id TEXT PRIMARY KEY, platform TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
     text TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL, last_error TEXT NOT NULL DEFAULT '');
+    next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL, last_error TEXT NOT NULL DEFAULT '',
+    parts_sent INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, platform, next_attempt_at);
 CREATE TABLE IF NOT EXISTS inbound (
     platform TEXT NOT NULL, event_id TEXT NOT NULL, task_id TEXT NOT NULL, received_at REAL NOT NULL,
@@ -38,13 +39,21 @@ CREATE TABLE IF NOT EXISTS traces (
 CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
 """
 
+# Columns added after their table first shipped: ``CREATE TABLE IF NOT EXISTS`` leaves a table of an older
+# database file as it was, so each of these is added (table, column, definition) when it is missing.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("outbox", "parts_sent", "INTEGER NOT NULL DEFAULT 0"),
+)
+
 
 class Database:
     """Owns the connection; every statement runs under one lock so transactions never interleave."""
 
-    def __init__(self, path: Path | str, schema: str = SCHEMA) -> None:
+    def __init__(self, path: Path | str, schema: str = SCHEMA,
+                 added_columns: Iterable[tuple[str, str, str]] = ADDED_COLUMNS) -> None:
         self._path = str(path)
         self._schema = schema  # another store (e.g. Slack installations) brings its own tables
+        self._added_columns = tuple(added_columns)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -57,6 +66,7 @@ class Database:
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA busy_timeout=5000")
             await self._db.executescript(self._schema)
+            await self._add_missing_columns(self._db)
         except Exception as exc:
             raise StorageError(f"cannot open database {self._path}: {exc}") from exc
         return self
@@ -67,6 +77,13 @@ class Database:
         if self._db is not None:
             await self._db.close()
             self._db = None
+
+    async def _add_missing_columns(self, db: aiosqlite.Connection) -> None:
+        """The additive migration of :data:`ADDED_COLUMNS`; tables this schema does not have are skipped."""
+        for table, column, definition in self._added_columns:
+            existing = {row[1] for row in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            if existing and column not in existing:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @property
     def _conn(self) -> aiosqlite.Connection:

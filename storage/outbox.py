@@ -2,6 +2,8 @@
 
 A row is created in the same transaction that finishes the session, so an answer is never lost
 between "done" and "sent"; the primary key on the task ID makes a second answer impossible.
+An answer a platform needs several messages for records each accepted part (``parts_sent``), so a
+retry, even after a restart, resumes with the next part instead of posting the first ones again.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Reply:
     payload: dict[str, Any]
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
+    parts_sent: int = 0  # messages of this answer the platform already accepted
 
 
 class Outbox:
@@ -87,15 +90,14 @@ class Outbox:
     async def get(self, task_id: str) -> Reply | None:
         """The answer of a task, if one was queued."""
         row = await self._db.fetch_one(
-            "SELECT task_id, reference, text, payload, status, attempts FROM outbox WHERE task_id = ?", (task_id,)
+            _SELECT + "WHERE task_id = ?", (task_id,)
         )
         return _reply(row) if row else None
 
     async def due(self, platform: str, limit: int = 50) -> list[Reply]:
         """Pending answers of a platform whose next attempt is due, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT task_id, reference, text, payload, status, attempts FROM outbox "
-            "WHERE status = ? AND platform = ? AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            _SELECT + "WHERE status = ? AND platform = ? AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
             (OutboxStatus.PENDING.value, platform, time.time(), limit),
         )
         return [_reply(r) for r in rows]
@@ -109,6 +111,12 @@ class Outbox:
             )
             await _trace(conn, task_id, "outbox", "answer delivered")
 
+    async def mark_part_sent(self, task_id: str, parts: int) -> None:
+        """The platform accepted the first ``parts`` messages of a split answer: never post them again."""
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET parts_sent = MAX(parts_sent, ?) WHERE task_id = ?", (parts, task_id))
+            await _trace(conn, task_id, "outbox", f"part {parts} delivered")
+
     async def mark_retry(self, task_id: str, error: str, delay_s: float, *, give_up: bool = False) -> None:
         """A delivery attempt failed: try again after ``delay_s`` (or stop when ``give_up``)."""
         status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
@@ -121,8 +129,11 @@ class Outbox:
             await _trace(conn, task_id, "outbox", f"delivery failed: {error[:200]}")
 
 
+_SELECT = "SELECT task_id, reference, text, payload, status, attempts, parts_sent FROM outbox "
+
+
 def _reply(row: Any) -> Reply:
     return Reply(
         task_id=row[0], ref=ConversationRef.model_validate_json(row[1]), text=row[2], payload=json.loads(row[3]),
-        status=OutboxStatus(row[4]), attempts=int(row[5]),
+        status=OutboxStatus(row[4]), attempts=int(row[5]), parts_sent=int(row[6]),
     )

@@ -258,6 +258,7 @@ class FakeSlack:
         self._messages: dict[tuple[str, str], JsonDict] = {}
         self._last_post: dict[str, float] = {}
         self._injected: dict[str, list[tuple[int, JsonDict, dict[str, str]]]] = {}
+        self._passes: dict[str, int] = {}  # calls to let through before the next injected error
         self._response_urls: dict[str, float] = {}
         self._tickets: set[str] = set()
         self._sockets: list[web.WebSocketResponse] = []
@@ -333,10 +334,15 @@ class FakeSlack:
         return [c for c in self.calls if c.method == method]
 
     def inject_error(
-        self, method: str, error: str = "ratelimited", *, status: int = 200, retry_after: int | None = None
+        self, method: str, error: str = "ratelimited", *, status: int = 200, retry_after: int | None = None,
+        after: int = 0,
     ) -> None:
-        """Make the next call to ``method`` fail with ``error`` (status 429 adds ``Retry-After``)."""
+        """Make the next call to ``method`` fail with ``error`` (status 429 adds ``Retry-After``).
+
+        ``after`` lets that many calls to ``method`` succeed first (``after=1``: the second call fails).
+        """
         headers = {"Retry-After": str(retry_after or 1)} if status == 429 else {}
+        self._passes[method] = after
         self._injected.setdefault(method, []).append((status, {"ok": False, "error": error}, headers))
 
     def new_ts(self) -> str:
@@ -488,7 +494,9 @@ class FakeSlack:
 
     def _answer(self, method: str, token: str | None, params: JsonDict) -> tuple[int, JsonDict, dict[str, str]]:
         if self._injected.get(method):
-            return self._injected[method].pop(0)
+            if self._passes.get(method, 0) <= 0:
+                return self._injected[method].pop(0)
+            self._passes[method] -= 1
         handler = self._methods().get(method)
         try:
             if handler is None:
