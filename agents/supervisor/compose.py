@@ -48,7 +48,10 @@ def compose(session: SessionRecord) -> Answer:
         travel_failure = _failed(session, StepKind.TRAVEL)
         failure_text = part_failed(lang, "travel", travel_failure)
         if travel_failure is not None and travel_failure.error_kind == ErrorKind.INPUT:
-            return clarification(session.task_id, request, travel_failure.user_message or failure_text)
+            text = travel_failure.user_message or failure_text
+            if weather is not None:
+                text += "\n\n" + weather_markdown(request, weather)
+            return clarification(session.task_id, request, text, weather)
         return failure(session.task_id, request, failure_text, weather)
     text = itinerary_markdown(request, plan, weather)
     return Answer(SessionStatus.COMPLETED, text,
@@ -72,10 +75,10 @@ def _weather_answer(session: SessionRecord, weather: WeatherReport | None, faile
                                                         None, text))
 
 
-def clarification(task_id: str, request: TripRequest, text: str) -> Answer:
-    """Ask the user for what is missing."""
+def clarification(task_id: str, request: TripRequest, text: str, weather: WeatherReport | None = None) -> Answer:
+    """Ask the user for what is missing (with the weather, when that part worked)."""
     return Answer(SessionStatus.NEEDS_CLARIFICATION, text,
-                  payload(task_id, SessionStatus.NEEDS_CLARIFICATION, request, None, None, text))
+                  payload(task_id, SessionStatus.NEEDS_CLARIFICATION, request, weather, None, text))
 
 
 def failure(task_id: str, request: TripRequest, text: str, weather: WeatherReport | None = None) -> Answer:

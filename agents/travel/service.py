@@ -9,7 +9,7 @@ from agents.travel.checks import check_plan
 from agents.travel.llm_planner import LLMPlanner
 from agents.travel.offline_planner import OfflinePlanner
 from bot.errors import ConfigError, ExternalServiceError, UnknownPlace, WireError
-from bot.schemas import Itinerary, TripRequest, WeatherReport
+from bot.schemas import Itinerary, Language, TripRequest, WeatherReport
 from bot.wire import TaskMessage, TravelInput
 
 log = logging.getLogger("tourguide.agent.travel")
@@ -46,7 +46,20 @@ class TravelService:
                     return plan
                 log.warning("LLM plan rejected (%s), using the offline planner", "; ".join(problems))
                 return self._offline_or(plan, request, weather)
-        return self._offline.plan(request, weather)
+        return self._offline_plan(request, weather)
+
+    def _offline_plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
+        try:
+            return self._offline.plan(request, weather)
+        except UnknownPlace as exc:
+            # The place exists (the weather was found) but the built-in knowledge does not cover it.
+            place = request.destination or ""
+            raise UnknownPlace(str(exc), user_message=(
+                f"我还没有关于“{place}”的内置资料，暂时无法离线规划行程（天气已查到，见下方）。"
+                "配置大模型（DASHSCOPE_API_KEY 或 OPENAI_BASE_URL）后可以为任何地方规划。"
+                if request.language == Language.ZH else
+                f"I have no built-in knowledge of “{place}” yet, so I cannot plan it offline (its weather is "
+                "below). With an LLM configured (DASHSCOPE_API_KEY or OPENAI_BASE_URL) I can plan anywhere.")) from exc
 
     def _offline_or(self, fallback: Itinerary, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
         try:

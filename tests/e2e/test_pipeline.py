@@ -6,7 +6,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from bot.runtime import AgentMode, Pipeline, pipeline
 from bot.settings import load_settings
 from tests.standins.fake_dashscope import FakeDashScope, app_answer
 from tests.standins.fake_dashscope import completion as ds_completion
+from tests.standins.fake_open_meteo import FakeOpenMeteo
 from tests.standins.fake_openai import FakeOpenAI, completion
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -159,3 +160,34 @@ async def test_chat_loop_help_follow_up_trace_and_new_conversation(tmp_path: Pat
     assert "3-day plan for Kyoto" in out and "2-day plan for Kyoto" in out
     assert "answer delivered" in out  # the trace of the last request
     assert out.rstrip().endswith("“weather in Shanghai tomorrow”.")  # after /new, no plan to amend
+
+
+@asynccontextmanager
+async def live_weather(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, FakeOpenMeteo]]:
+    """The pipeline with Open-Meteo switched on (pointed at the stand-in) and the real clock."""
+    async with FakeOpenMeteo(today=date.today()) as meteo:
+        settings = load_settings(
+            data_dir=tmp_path, rocketmq_endpoint="", weather_online=True,
+            open_meteo_geocoding_url=meteo.geocoding_url, open_meteo_forecast_url=meteo.forecast_url,
+            open_meteo_climate_url=meteo.climate_url,
+        )
+        async with pipeline(settings, agents="inline", clock=lambda: datetime.now(UTC)) as p:
+            yield p, meteo
+
+
+async def test_live_forecast_is_used_and_labelled(tmp_path: Path) -> None:
+    async with live_weather(tmp_path) as (p, meteo):
+        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Hangzhou next weekend")
+        paths = {r.path for r in meteo.requests}
+    assert reply.payload["status"] == "completed"
+    assert {w["source"] for w in reply.payload["weather"]} == {"forecast"}
+    assert "forecast" in reply.text
+    assert {"/v1/search", "/v1/forecast"} <= paths
+
+
+async def test_a_real_place_without_built_in_knowledge_gets_its_weather_and_an_honest_answer(tmp_path: Path) -> None:
+    async with live_weather(tmp_path) as (p, _meteo):
+        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Reykjavik next weekend")
+    assert reply.payload["status"] == "needs_clarification"
+    assert "no built-in knowledge" in reply.text and "LLM" in reply.text
+    assert len(reply.payload["weather"]) == 3 and reply.payload["itinerary"] == []

@@ -16,6 +16,13 @@ from aiohttp import web
 from tests.standins.scripted_http import Recorded, Reply, ScriptedServer
 
 PLACES: dict[str, dict[str, Any]] = {
+    "reykjavik": {
+        "name": "Reykjavík",
+        "latitude": 64.13548,
+        "longitude": -21.89541,
+        "country": "Iceland",
+        "timezone": "Atlantic/Reykjavik",
+    },
     "hangzhou": {
         "name": "Hangzhou",
         "latitude": 30.29365,
