@@ -4,6 +4,8 @@ Translates only. The SDK (dingtalk-stream 0.24.3) makes blocking ``requests`` ca
 runs ``client.start()`` and only stops when cancelled twice, so it gets a thread and an event loop of
 its own (:class:`StreamThread`). Its ``AsyncChatbotHandler`` ACKs each frame at once; our handler
 hands the message to our loop and returns, and the work (dedupe by ``msgId``, session) happens there.
+Progress is an AI card (:mod:`dingtalk_progress`) when a card template is configured, else one short
+"planning…" message.
 The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through an
 ``open_connection`` override, because the SDK copies that variable at import time.
 """
@@ -11,6 +13,7 @@ The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import platform
 import threading
@@ -22,6 +25,7 @@ from typing import Any
 import dingtalk_stream
 import requests
 
+from adapters.dingtalk_progress import ProgressCards
 from adapters.dingtalk_sender import DingTalkSender, split_markdown
 from bot.conversation import ConversationRef, InboundMessage
 from bot.logs import log_context
@@ -111,9 +115,10 @@ class StreamThread:
 class DingTalkAdapter:
     """Robot messages become InboundMessages; answers go back through the sender."""
 
-    def __init__(self, pipeline: Pipeline, sender: DingTalkSender) -> None:
+    def __init__(self, pipeline: Pipeline, sender: DingTalkSender, cards: ProgressCards | None = None) -> None:
         self._pipeline = pipeline
         self._sender = sender
+        self._cards = cards  # progress as an AI card (a card template is configured), else one message
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
 
     def stream(self, client_id: str, client_secret: str, endpoint: str) -> tuple[StreamThread, Any]:
@@ -124,7 +129,7 @@ class DingTalkAdapter:
         return StreamThread(client), handler
 
     async def on_message(self, data: dict[str, Any]) -> None:
-        """A robot message (the callback's data): submit it, then say "planning…" if a session started."""
+        """A robot message (the callback's data): submit it, then show progress if a session started."""
         if data.get("senderId") and data.get("senderId") == data.get("chatbotUserId"):
             return  # our own message
         message = inbound(data)
@@ -138,11 +143,17 @@ class DingTalkAdapter:
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
             log.info("request submitted (started=%s, duplicate=%s)", submitted.started, submitted.duplicate)
             if submitted.started and not submitted.duplicate:
-                zh = _is_zh(message.text)
-                try:
-                    await self._sender.send_markdown(message.ref, _TITLES[zh], _PLANNING[zh])
-                except Exception as exc:  # progress is a courtesy; the answer goes through the outbox
-                    log.warning("planning message not sent: %s", exc)
+                planning = functools.partial(self._planning, message.ref, _is_zh(message.text))
+                if self._cards is not None:
+                    self._cards.start(submitted.task_id, message.ref, fallback=planning)
+                else:
+                    await planning()
+
+    async def _planning(self, ref: ConversationRef, zh: bool) -> None:
+        try:
+            await self._sender.send_markdown(ref, _TITLES[zh], _PLANNING[zh])
+        except Exception as exc:  # progress is a courtesy; the answer goes through the outbox
+            log.warning("planning message not sent: %s", exc)
 
     async def deliver(self, reply: Reply) -> None:
         """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited).

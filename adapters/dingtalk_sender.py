@@ -130,14 +130,23 @@ class DingTalkSender:
             path, body["openConversationId"] = "/v1.0/robot/groupMessages/send", ref.channel
         else:
             path, body["userIds"] = "/v1.0/robot/oToMessages/batchSend", [ref.user]
-        answer = await self._openapi(path, body)
+        answer = await self.openapi(path, body)
         if answer.get("flowControlledStaffIdList"):
             raise RateLimited("dingtalk: flow controlled")
 
-    async def _openapi(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def robot_code(self) -> str:
+        """The robot's code (the client ID unless configured otherwise)."""
+        return self._robot_code
+
+    async def openapi(self, path: str, body: dict[str, Any], method: str = "POST") -> dict[str, Any]:
+        """One OpenAPI call with the cached access token (renewed once on 401); its JSON answer.
+
+        Raises ExternalServiceError when DingTalk refuses, RateLimited when it throttles.
+        """
         for attempt in (1, 2):
             headers = {"x-acs-dingtalk-access-token": await self._access_token()}
-            response = await self._request(self._endpoint + path, body, headers)
+            response = await self._request(self._endpoint + path, body, headers, method)
             if response.status_code == 401 and attempt == 1:
                 self._token = None  # revoked or expired early: fetch a new one once
                 continue
@@ -156,9 +165,10 @@ class DingTalkSender:
     async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         return _json_or_raise(await self._request(url, body, {}))
 
-    async def _request(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    async def _request(self, url: str, body: dict[str, Any], headers: dict[str, str],
+                       method: str = "POST") -> httpx.Response:
         try:
-            return await self._http.post(url, json=body, headers=headers)
+            return await self._http.request(method, url, json=body, headers=headers)
         except httpx.HTTPError as exc:
             raise ExternalServiceError(f"dingtalk: {type(exc).__name__}: {exc}") from exc
 

@@ -26,6 +26,8 @@ from bot.settings import Settings, load_settings
 if TYPE_CHECKING:
     from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+    from adapters.dingtalk_progress import ProgressCards
+    from adapters.dingtalk_sender import DingTalkSender
     from adapters.slack_workspaces import WorkspaceClients
 
 log = logging.getLogger("tourguide.bot")
@@ -168,7 +170,7 @@ async def _dingtalk(stack: contextlib.AsyncExitStack, settings: Settings, p: Pip
     sender = DingTalkSender(http, endpoint=settings.dingtalk_openapi_endpoint, client_id=settings.dingtalk_client_id,
                             client_secret=secret, robot_code=settings.dingtalk_robot_code,
                             limiter=ConversationLimiter(settings.dingtalk_rate_per_minute, window_s))
-    adapter = DingTalkAdapter(p, sender)
+    adapter = DingTalkAdapter(p, sender, await _dingtalk_cards(stack, settings, p, sender))
     outbox_sender = await stack.enter_async_context(OutboxSender("dingtalk", p.outbox, adapter.deliver, policy))
     services.senders["dingtalk"] = outbox_sender
     adapter.after_submit = outbox_sender.wake
@@ -185,6 +187,20 @@ async def _dingtalk(stack: contextlib.AsyncExitStack, settings: Settings, p: Pip
     stack.callback(handler.async_executor.shutdown, wait=False)
     await stack.enter_async_context(thread)
     log.info("DingTalk adapter running (Stream mode)")
+
+
+async def _dingtalk_cards(stack: contextlib.AsyncExitStack, settings: Settings, p: Pipeline,
+                          sender: DingTalkSender) -> ProgressCards | None:
+    """Progress as AI cards when DINGTALK_CARD_TEMPLATE_ID is set (closed before the HTTP client they use)."""
+    if not settings.dingtalk_card_template_id:
+        return None
+    from adapters.dingtalk_card import CardApi
+    from adapters.dingtalk_progress import ProgressCards
+
+    cards = await stack.enter_async_context(
+        ProgressCards(CardApi(sender, settings.dingtalk_card_template_id), p.sessions))
+    p.supervisor.add_listener(cards.on_progress)
+    return cards
 
 
 async def run_bot(with_agents: bool) -> int:

@@ -198,6 +198,7 @@ class FakeDingTalk:
         self._sockets: list[web.WebSocketResponse] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.cards: dict[str, JsonDict] = {}
+        self._refused: dict[str, _ApiError] = {}
         self.connection_count = 0
         self.base_url = ""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -398,6 +399,12 @@ class FakeDingTalk:
         """Make every session webhook issued so far answer as expired (errcode 300001)."""
         self._sessions = {s: (conv, 0.0) for s, (conv, _) in self._sessions.items()}
 
+    def refuse(self, path: str, *, status: int = 403,
+               code: str = "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+               message: str = "没有调用该接口的权限") -> None:
+        """Answer every later OpenAPI call to ``path`` with this error (e.g. a missing card permission)."""
+        self._refused[path] = _ApiError(status, code, message)
+
     def revoke_access_tokens(self) -> None:
         """Invalidate every access token issued so far (next OpenAPI call gets HTTP 401)."""
         self._tokens.clear()
@@ -552,6 +559,8 @@ class FakeDingTalk:
                 raise _ApiError(404, "NotFound", f"no such API: {request.method} {request.path}")
             if token not in self._tokens:
                 raise _ApiError(401, "InvalidAuthentication", "不合法的access_token")
+            if request.path in self._refused:
+                raise self._refused[request.path]
             response = web.json_response(handler(body))
         except _ApiError as exc:
             response = _error(exc.status, exc.code, exc.message)
