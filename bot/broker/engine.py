@@ -43,6 +43,7 @@ class ReceiveArgs:
     auto_renew: bool
     invisible_s: float
     polling_s: float
+    gone: Callable[[], bool] = lambda: False  # True once the caller's stream is cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +133,21 @@ class BrokerEngine:
             if result.next_due_ms is not None:
                 remaining = min(remaining, max(0.0, (result.next_due_ms - now) / 1000))
             await queue.signal.wait(remaining)
+            if self.clients.get(args.client_id) is not session or args.gone():
+                # The client went away while this long poll waited (kill -9 wakes us with the release
+                # of its messages): handing it anything now would only cost those messages an attempt.
+                return []
+
+    def unpop(self, deliveries: list[tuple[Delivery, str]]) -> None:
+        """Deliveries that never reached the client (its stream broke): visible again, attempt not counted."""
+        for d, handle in deliveries:
+            found = self._handles.pop(handle, None)
+            if found is None or d.handle != handle:
+                continue
+            queue = found[0]
+            d.attempts = max(0, d.attempts - 1)
+            d.handle, d.owner, d.auto_renew, d.visible_at_ms = "", "", False, 0
+            queue.signal.notify()
 
     async def _group_and_topic(self, gkey: Key, tkey: Key) -> tuple[GroupInfo, TopicInfo]:
         topic = await self.catalog.topic(tkey, create=TopicType.MIXED)

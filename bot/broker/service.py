@@ -204,10 +204,14 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             deliveries, code, text = [], exc.code, exc.message
         else:
             code, text = (Code.OK, "") if deliveries else (Code.MESSAGE_NOT_FOUND, "no new message")
-        yield spb.ReceiveMessageResponse(status=status(code, text))
-        for delivery, handle in deliveries:
-            yield spb.ReceiveMessageResponse(message=message_to_proto(delivery, handle, self._config))
-        yield spb.ReceiveMessageResponse(delivery_timestamp=timestamp_ms(wall_ms()))
+        try:
+            yield spb.ReceiveMessageResponse(status=status(code, text))
+            for delivery, handle in deliveries:
+                yield spb.ReceiveMessageResponse(message=message_to_proto(delivery, handle, self._config))
+            yield spb.ReceiveMessageResponse(delivery_timestamp=timestamp_ms(wall_ms()))
+        except BaseException:
+            self._engine.unpop(deliveries)  # the stream broke: the client never saw these
+            raise
 
     def _receive_args(self, request: Any, context: Context) -> ReceiveArgs:
         client_id = self._client_id(context)
