@@ -48,6 +48,7 @@ class ProgressCards:
         self._clock = clock
         self._cards: dict[str, _Card] = {}
         self._workers: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def __aenter__(self) -> ProgressCards:
         return self
@@ -55,12 +56,15 @@ class ProgressCards:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._closed = True
         for worker in list(self._workers):
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
 
     def start(self, task_id: str, ref: ConversationRef, fallback: Fallback) -> None:
         """Create the session's card in the background; ``fallback`` runs instead if that fails."""
+        if self._closed:  # a message that came in while shutting down: no worker may outlive us
+            return
         card = _Card(task_id, ref)
         self._cards[task_id] = card
         worker = asyncio.create_task(self._run(card, fallback), name=f"dingtalk-card-{task_id}")
