@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -83,7 +84,7 @@ class TaskConsumer(_OwnsConsumer):
 
     async def __aenter__(self) -> TaskConsumer:
         bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
-        consumer = PushConsumer(
+        self._consumer = await _start(lambda: PushConsumer(
             self._config.client_configuration(),
             self._group,
             bridge,
@@ -91,9 +92,7 @@ class TaskConsumer(_OwnsConsumer):
             # A small cache keeps un-started work in the broker, where another worker can take it.
             max_cache_message_count=self._max_in_flight * 2,
             consumption_thread_count=self._max_in_flight,
-        )
-        await _start(consumer, f"consumer {self._group} on {self._topic}")
-        self._consumer = consumer
+        ), f"consumer {self._group} on {self._topic}")
         return self
 
 
@@ -116,9 +115,10 @@ class LiteSubscriber(_OwnsConsumer):
 
     async def __aenter__(self) -> LiteSubscriber:
         bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
-        consumer = LitePushConsumer(self._config.client_configuration(), self._group, self._bind_topic, bridge)
-        await _start(consumer, f"lite consumer {self._group} on {self._bind_topic}")
-        self._consumer = consumer
+        # Results are handled in milliseconds: a few threads are plenty (the client's default is 20).
+        self._consumer = await _start(lambda: LitePushConsumer(
+            self._config.client_configuration(), self._group, self._bind_topic, bridge, consumption_thread_count=4,
+        ), f"lite consumer {self._group} on {self._bind_topic}")
         return self
 
     async def subscribe(self, lite_topic: str) -> None:
@@ -159,11 +159,23 @@ def whole_name(lite_topic: str) -> str:
     return _WholeName(lite_topic)
 
 
-async def _start(consumer: Any, what: str) -> None:
-    # Push consumers block in startup() until the broker's settings arrive (at most 10 s).
+async def _start(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
+    """Build and start a push consumer, retrying a start-up that timed out."""
+    # Push consumers block in startup() until the broker's settings arrive (at most 10 s); on a
+    # starved machine that can time out once, so a fresh consumer gets another go.
     # 5.1.2 note: with metrics off, the push consumer's telemetry reader stops after the first
     # settings reply (reset_metric on a None meter); consumption is unaffected, so nothing to do.
-    try:
-        await asyncio.to_thread(consumer.startup)
-    except Exception as exc:
-        raise BusError(f"cannot start {what}: {exc}") from exc
+    for attempt in range(1, attempts + 1):
+        consumer = make()
+        try:
+            await asyncio.to_thread(consumer.startup)
+            return consumer
+        except Exception as exc:
+            # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(consumer.shutdown)
+            if attempt == attempts:
+                raise BusError(f"cannot start {what}: {exc}") from exc
+            log.warning("starting %s failed (attempt %d of %d): %s", what, attempt, attempts, exc)
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
