@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -25,13 +27,26 @@ async def _with_roomy_executor(coro: Coroutine[Any, Any, int | None]) -> int | N
 
 def _run(coro: Coroutine[Any, Any, int | None]) -> None:
     try:
-        code = asyncio.run(_with_roomy_executor(coro))
+        code = asyncio.run(_with_roomy_executor(coro)) or 0
     except TourGuideError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        code = 2
     except KeyboardInterrupt:
         code = 130
-    sys.exit(code or 0)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    from bot.bus.client import abandoned_client_threads
+
+    if stuck := abandoned_client_threads():
+        # The RocketMQ client left threads retrying against an unreachable broker; the interpreter
+        # would wait for them forever, so leave without them (everything of ours is closed by now).
+        logging.getLogger("tourguide").warning("exiting past %d stuck client threads", len(stuck))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 async def wait_for_stop_signal() -> None:

@@ -18,7 +18,7 @@ from agents.supervisor.compose import payload
 from agents.supervisor.planner import plan_steps
 from agents.understanding import AliasIndex, amend, understand, validate_dates
 from bot.conversation import InboundMessage
-from bot.errors import InputError
+from bot.errors import BusError, InputError
 from bot.logs import log_context
 from bot.schemas import Intent, Language, TripRequest
 from bot.wire import new_task_id
@@ -99,7 +99,10 @@ class Intake:
             if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
                 return Submitted(task_id, started=False, duplicate=True)
             log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
-            await self._start(task_id)
+            try:
+                await self._start(task_id)
+            except BusError as exc:  # committed: the Supervisor's watchdog picks it up when RocketMQ is back
+                log.warning("session stored, start deferred: %s", exc)
             return Submitted(task_id, started=True)
 
     def _display(self, request: TripRequest) -> str | None:

@@ -21,6 +21,7 @@ from agents.supervisor.compose import compose
 from agents.supervisor.planner import step_input
 from bot.bus import Envelope, LiteSubscriber, Publisher
 from bot.conversation import Progress
+from bot.errors import BusError
 from bot.logs import log_context
 from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.outbox import Outbox
@@ -74,8 +75,8 @@ class Supervisor:
     async def start(self, task_id: str) -> None:
         """Run a session that is stored and RUNNING: subscribe its lite topic, publish ready steps."""
         with log_context(task_id=task_id):
-            self._active.add(task_id)
             await self._subscriber.subscribe(task_id)
+            self._active.add(task_id)  # only now: a failed subscribe is retried by the watchdog
             await self._advance(task_id)
 
     def _lock(self, task_id: str) -> asyncio.Lock:
@@ -103,7 +104,11 @@ class Supervisor:
             if session is None or session.status != SessionStatus.RUNNING:
                 return
             for step in _ready(session):
-                await self._dispatch(session, step)
+                try:
+                    await self._dispatch(session, step)
+                except BusError as exc:
+                    log.warning("step %s not published yet, retrying: %s", step.step_id, exc)
+                    return
             if all(s.done for s in session.steps) or _blocked(session):
                 await self._finish(session)
 
@@ -132,24 +137,34 @@ class Supervisor:
         self._active.discard(session.task_id)
 
     async def _watch_deadlines(self) -> None:
-        """Fail late steps; adopt running sessions another process (a front end) created."""
+        """Every second: adopt sessions another process created, retry unpublished steps, fail late ones."""
         while True:
             await asyncio.sleep(1.0)
             for task_id in await self._store.unfinished():
-                if task_id not in self._active:
-                    await self.start(task_id)
-                session = await self._store.get(task_id)
-                late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < time.time()] if (
-                    session) else []
-                for step in late:
-                    with log_context(task_id=task_id, step=step.step_id):
-                        log.warning("no result before the deadline")
-                        await self._store.record_result(task_id, step.step_id, StepStatus.FAILED,
-                                                        error="no result before the deadline",
-                                                        error_kind=ErrorKind.TIMEOUT)
-                        await self._emit(Progress(task_id, "failed", step.kind, "timeout"))
-                if late:
-                    await self._advance(task_id)
+                try:
+                    await self._check(task_id)
+                except Exception:  # one broken session (or a broker hiccup) must not stop the watchdog
+                    log.exception("checking session %s failed", task_id)
+
+    async def _check(self, task_id: str) -> None:
+        if task_id not in self._active:
+            await self.start(task_id)
+            return
+        session = await self._store.get(task_id)
+        if session is None:
+            return
+        now = time.time()
+        late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < now]
+        # Steps that could never be published (the broker was unreachable) give up after a step timeout too.
+        unsent = [s for s in _ready(session) if session.created_at + self._timeout_s < now]
+        for step in late + unsent:
+            with log_context(task_id=task_id, step=step.step_id):
+                log.warning("no result before the deadline")
+                await self._store.record_result(task_id, step.step_id, StepStatus.FAILED,
+                                                error="no result before the deadline", error_kind=ErrorKind.TIMEOUT)
+                await self._emit(Progress(task_id, "failed", step.kind, "timeout"))
+        if late or unsent or _ready(session):
+            await self._advance(task_id)
 
     async def _emit(self, event: Progress) -> None:
         for listener in self._listeners:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from rocketmq import ClientConfiguration, Credentials, Message, Producer
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
+SHUTDOWN_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ class Publisher:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._producer is not None:
-            await asyncio.to_thread(self._producer.shutdown)
+            await shutdown_bounded(self._producer.shutdown, "producer")
             self._producer = None
 
     async def publish(
@@ -129,3 +131,39 @@ class Publisher:
 def now_ms() -> int:
     """Epoch milliseconds (for latency figures)."""
     return time.time_ns() // 1_000_000
+
+
+async def shutdown_bounded(shutdown: Callable[[], Any], what: str, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
+    """Run a client's blocking shutdown, but never wait for it longer than ``timeout_s``.
+
+    5.1.2 workaround: a push consumer retries a failed ack every second, forever, in a consumption
+    thread, and shutdown() waits for those threads; with the broker unreachable it never returns.
+    A daemon thread (not the loop's executor, which asyncio.run waits for) lets us give up.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def finished() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    def run() -> None:
+        try:
+            shutdown()
+        finally:
+            loop.call_soon_threadsafe(finished)
+
+    threading.Thread(target=run, name=f"shutdown-{what}", daemon=True).start()
+    try:
+        await asyncio.wait_for(asyncio.shield(done), timeout_s)
+    except TimeoutError:
+        log.warning("%s shutdown did not finish in %.0fs (broker unreachable?); leaving it", what, timeout_s)
+
+
+def abandoned_client_threads() -> list[str]:
+    """Non-daemon threads still running after shutdown: the client's, when a shutdown was given up.
+
+    5.1.2 workaround: they retry acks forever against an unreachable broker, and the interpreter
+    waits for non-daemon threads at exit, so the CLI exits without them (see bot.cli).
+    """
+    return [t.name for t in threading.enumerate() if not t.daemon and t is not threading.main_thread()]

@@ -12,7 +12,7 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
 
-from bot.bus.client import BusConfig, Envelope, Handler
+from bot.bus.client import BusConfig, Envelope, Handler, shutdown_bounded
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
@@ -51,8 +51,9 @@ class _OwnsConsumer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._consumer is not None:
-            await asyncio.to_thread(self._consumer.shutdown)
+            await shutdown_bounded(self._consumer.shutdown, "consumer")
             self._consumer = None
+
 
 
 class TaskConsumer(_OwnsConsumer):
