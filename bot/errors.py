@@ -15,10 +15,9 @@ carries a short ``user_message`` that is safe to show in a chat; logs get the de
     │   ├── RequestTooLong
     │   ├── UnknownPlace
     │   └── BadDates
-    ├── ExternalServiceError   an HTTP API (LLM, weather, chat platform) failed
-    │   ├── RateLimited        the service answered 429 / throttling after all retries
-    │   └── ServiceTimeout     the service did not answer in time after all retries
-    └── StepFailed             a worker agent gave up on a step (retries exhausted)
+    └── ExternalServiceError   an HTTP API (LLM, weather, chat platform) failed
+        ├── RateLimited        the service answered 429 / throttling after all retries
+        └── ServiceTimeout     the service did not answer in time after all retries
 """
 
 from __future__ import annotations
@@ -101,7 +100,3 @@ class ServiceTimeout(ExternalServiceError):
     """Raised when an external service does not answer in time after all retries."""
 
     user_message = "The AI service took too long to answer. Please try again in a minute."
-
-
-class StepFailed(TourGuideError):
-    """Raised when a worker agent reports that it gave up on a step."""

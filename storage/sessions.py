@@ -155,11 +155,6 @@ class SessionStore:
                 await _trace(conn, task_id, f"step:{step_id}", f"result {status.value} {error}".strip())
         return changed
 
-    async def trace(self, task_id: str, hop: str, detail: str) -> None:
-        """Append a trace record for a task."""
-        async with self._db.transaction() as conn:
-            await _trace(conn, task_id, hop, detail)
-
     async def traces(self, task_id: str) -> list[tuple[float, str, str]]:
         """Every trace record of a task, oldest first."""
         rows = await self._db.fetch_all("SELECT at, hop, detail FROM traces WHERE task_id = ? ORDER BY id", (task_id,))
