@@ -56,6 +56,7 @@ class EmbeddedBroker:
             if self.port == 0:
                 raise BrokerError(f"cannot listen on {self.config.address}")
             await self._server.start()
+            self._store.announce(self.endpoint)
         except BaseException:
             await self._store.__aexit__(None, None, None)
             raise

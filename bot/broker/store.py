@@ -92,15 +92,25 @@ class BrokerStore:
     def _take_lock(self, data_dir: Path) -> None:
         # Two brokers on one store would each trust their own memory: refuse the second one.
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = (data_dir / "broker.lock").open("wb")
+        self._lock = (data_dir / "broker.lock").open("a+b")  # no truncation before we own it
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            self._lock.seek(0)
+            where = self._lock.read().decode(errors="replace").strip() or "its address"
             self._lock.close()
             self._lock = None
             raise BrokerError(
-                f"another broker is using {data_dir}; stop it, or set TOURGUIDE_ROCKETMQ_ENDPOINT to use it"
+                f"another broker is using {data_dir} (listening on {where}); stop it, "
+                f"set TOURGUIDE_ROCKETMQ_ENDPOINT={where} to share it, or use another TOURGUIDE_DATA_DIR"
             ) from exc
+
+    def announce(self, endpoint: str) -> None:
+        """Record where the owning broker listens, for the error a second broker gets."""
+        if self._lock is not None:
+            self._lock.truncate(0)
+            self._lock.write(endpoint.encode())
+            self._lock.flush()
 
     async def __aenter__(self) -> BrokerStore:
         if self._data_dir:
