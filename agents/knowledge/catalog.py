@@ -7,6 +7,7 @@ the offline planner builds itineraries from.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -46,8 +47,12 @@ class Catalog:
         self._compact_index = {_compact(key): dest for key, dest in self._index.items()}
 
     @classmethod
+    @functools.cache
     def load(cls) -> Catalog:
-        """Read and validate every JSON file of the package data; raises ValueError on bad data."""
+        """Read and validate every JSON file of the package data once; raises ValueError on bad data.
+
+        Cached: the data ships with the package, and inline agents and the intake share one copy.
+        """
         destinations: list[Destination] = []
         for entry in sorted(resources.files(_DATA_PACKAGE).iterdir(), key=lambda e: e.name):
             if not entry.name.endswith(".json"):

@@ -8,11 +8,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 
 from agents.llm.retry import AttemptFailed, Failure, parse_retry_after
+
+
+class OwnsHttpClient:
+    """An httpx client that is borrowed when given, else created on enter and closed on exit."""
+
+    def __init__(self, http: httpx.AsyncClient | None) -> None:
+        self._http = http
+        self._owns_http = http is None
+
+    async def __aenter__(self) -> Self:
+        if self._http is None:
+            self._http = httpx.AsyncClient()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
 
 async def request_json(

@@ -7,19 +7,18 @@ DeepSeek, Ollama (``http://localhost:11434/v1``) and vLLM: same request, same to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
 from agents.llm.base import ChatMessage, ChatResult, ToolSpec, Usage
-from agents.llm.http_attempt import request_json
+from agents.llm.http_attempt import OwnsHttpClient, request_json
 from agents.llm.retry import RetryPolicy, with_retries
 from agents.llm.wire import first_choice
 from bot.errors import ExternalServiceError
 
 
-class OpenAICompatChat:
+class OpenAICompatChat(OwnsHttpClient):
     """A :class:`~agents.llm.base.ChatModel` over an OpenAI-compatible server.
 
     Use as ``async with``: it creates (and closes) its own ``httpx.AsyncClient`` unless one is
@@ -42,23 +41,10 @@ class OpenAICompatChat:
         self._model = model
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
-        self._http = http
-        self._owns_http = http is None
+        super().__init__(http)
 
     def __repr__(self) -> str:
         return f"OpenAICompatChat(model={self._model!r}, url={self._url!r})"
-
-    async def __aenter__(self) -> Self:
-        if self._http is None:
-            self._http = httpx.AsyncClient()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False

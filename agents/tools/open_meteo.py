@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agents.llm.http_attempt import request_json
+from agents.llm.http_attempt import OwnsHttpClient, request_json
 from agents.llm.retry import RetryPolicy, with_retries
 from bot.errors import ExternalServiceError, UnknownPlace
 from bot.schemas import Condition, Place, WeatherDay
@@ -69,7 +68,7 @@ class _GeoResult(BaseModel):
     timezone: str = "UTC"
 
 
-class OpenMeteo:
+class OpenMeteo(OwnsHttpClient):
     """Async client for the three Open-Meteo APIs.
 
     Use as ``async with``; it creates and closes its own ``httpx.AsyncClient`` unless one is
@@ -88,23 +87,10 @@ class OpenMeteo:
         climate_model: str = "EC_Earth3P_HR",
     ) -> None:
         self._urls = {"geocoding": geocoding_url, "forecast": forecast_url, "climate": climate_url}
-        self._http = http
-        self._owns_http = http is None
+        super().__init__(http)
         self._timeout_s = timeout_s
         self._retry = retry or RetryPolicy()
         self._climate_model = climate_model
-
-    async def __aenter__(self) -> Self:
-        if self._http is None:
-            self._http = httpx.AsyncClient()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
 
     async def geocode(self, name: str, language: str) -> Place:
         """The best match for ``name``; raises UnknownPlace when there is none."""
