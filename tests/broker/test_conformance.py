@@ -198,20 +198,20 @@ async def test_namespaces_isolate_topics_and_groups(broker: EmbeddedBroker) -> N
 async def test_idle_lite_topics_expire_after_their_ttl(broker_config: BrokerConfig) -> None:
     config = with_overrides(broker_config, housekeeping_interval_s=0.2)
     async with EmbeddedBroker(config) as broker:
-        await broker.apply([TopicInfo("", "Results", TopicType.LITE, 1, lite_ttl_s=1)], GROUPS, {})
+        await broker.apply([TopicInfo("", "Results", TopicType.LITE, 1, lite_ttl_s=2)], GROUPS, {})
 
         def scenario() -> list[bytes]:
             listener = Recorder()
             with producer(broker.endpoint, "Results") as p:
                 p.send(message("Results", b"stale", lite_topic="task-old"))
-                time.sleep(2.0)  # idle longer than the 1 s TTL: the lite topic and its messages are gone
-                p.send(message("Results", b"fresh", lite_topic="task-new"))
-            with lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c:
-                for name in ("task-old", "task-new"):
-                    c.subscribe_lite(name)
-                c.subscribe_lite_all()
-                wait_until(lambda: b"fresh" in listener.bodies(), 5)
-                time.sleep(0.5)
+                time.sleep(3.0)  # idle longer than the 2 s TTL: the lite topic and its messages are gone
+                with lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c:
+                    for name in ("task-old", "task-new"):
+                        c.subscribe_lite(name)
+                    c.subscribe_lite_all()
+                    p.send(message("Results", b"fresh", lite_topic="task-new"))  # a live lite topic still works
+                    wait_until(lambda: b"fresh" in listener.bodies(), 5)
+                    time.sleep(0.5)
             return listener.bodies()
 
         assert await asyncio.to_thread(scenario) == [b"fresh"]
