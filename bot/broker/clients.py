@@ -29,26 +29,47 @@ class ClientSession:
 class ClientRegistry:
     """Tracks client sessions; a client is alive while its telemetry stream is open or it heartbeats."""
 
-    def __init__(self, expiry_ms: int) -> None:
+    def __init__(self, expiry_ms: int, tombstone_ms: int = 30_000) -> None:
         self._expiry_ms = expiry_ms
+        self._tombstone_ms = tombstone_ms
         self._clients: dict[str, ClientSession] = {}
+        self._released: dict[str, int] = {}  # client ID -> when its session was removed
         self._now_ms = 0
 
-    def touch(self, client_id: str, now_ms: int) -> ClientSession:
-        """The session of a client, created on first sight; refreshes its last-seen time."""
+    def touch(self, client_id: str, now_ms: int, *, revive: bool = False) -> ClientSession:
+        """The session of a client, created on first sight; refreshes its last-seen time.
+
+        A client removed within the last ``tombstone_ms`` is not brought back by a late RPC of its own
+        (a kill -9 leaves receives and acks in flight): it gets a detached session that
+        :meth:`is_current` reports as not current, unless ``revive`` (a new telemetry stream or settings
+        handshake: the process is really there). Otherwise such an RPC would re-create the session, keep a
+        dead consumer "alive" for the whole expiry and let it pop messages it never processes.
+        """
         self._now_ms = now_ms
         session = self._clients.get(client_id)
         if session is None:
+            removed = self._released.get(client_id)
+            if removed is not None and not revive and now_ms - removed < self._tombstone_ms:
+                return ClientSession(client_id, last_seen_ms=now_ms)
+            self._released.pop(client_id, None)
             session = self._clients[client_id] = ClientSession(client_id)
         session.last_seen_ms = now_ms
         return session
+
+    def is_current(self, session: ClientSession) -> bool:
+        """False for a detached session (its client was removed) or one replaced since."""
+        return self._clients.get(session.client_id) is session
 
     def get(self, client_id: str) -> ClientSession | None:
         """The session of a client, if known."""
         return self._clients.get(client_id)
 
     def remove(self, client_id: str) -> ClientSession | None:
-        """Forget a client (terminated or expired)."""
+        """Forget a client (terminated or expired); its late RPCs do not bring it back (see :meth:`touch`)."""
+        self._released[client_id] = self._now_ms
+        cutoff = self._now_ms - self._tombstone_ms
+        for old in [c for c, at in self._released.items() if at < cutoff]:
+            del self._released[old]
         return self._clients.pop(client_id, None)
 
     def is_alive(self, client_id: str) -> bool:

@@ -115,6 +115,11 @@ class BrokerEngine:
         session = self.clients.touch(args.client_id, self._clock())
         self._check_mode(group, session)
         queue = await self.catalog.queue(group, topic)
+        if not self.clients.is_current(session) or args.gone():
+            # A poll from a client released a moment ago (killed while this RPC was in flight): whatever it
+            # popped would sit with a dead owner until client expiry. Answer empty, a little later.
+            await asyncio.sleep(min(args.polling_s, 1.0))
+            return []
         invisible_s = self.config.auto_renew_max_s if args.auto_renew else args.invisible_s
         deadline = asyncio.get_running_loop().time() + args.polling_s
         while True:
@@ -256,7 +261,7 @@ class BrokerEngine:
         self, client_id: str, client_type: int, group: Key | None, topics: list[Key]
     ) -> GroupInfo | None:
         """Record a client's settings; consumers get their group (and queues) resolved."""
-        session = self.clients.touch(client_id, self._clock())
+        session = self.clients.touch(client_id, self._clock(), revive=True)
         session.client_type = client_type
         if group is None:
             return None
@@ -270,6 +275,7 @@ class BrokerEngine:
 
     def release(self, client_id: str) -> None:
         """A client is gone: its auto-renewed messages come back soon, its lite subscriptions end."""
+        self.clients.set_clock(self._clock())
         session = self.clients.remove(client_id)
         due = self._clock() + int(self.config.release_delay_s * 1000)
         for queue in self.catalog.queues.values():

@@ -19,7 +19,7 @@ from bot.broker.convert import message_from_proto, message_to_proto, settings_re
 from bot.broker.engine import BrokerEngine, ReceiveArgs, wall_ms
 from bot.broker.model import Key, TopicType
 from bot.broker.protocol import Code, grpc_api, ok, pb, spb, status, timestamp_ms
-from bot.broker.validation import Rejected, check_group, check_topic
+from bot.broker.validation import Rejected, check_enum, check_group, check_topic
 
 log = logging.getLogger("tourguide.broker")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -106,7 +106,9 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         """Heartbeat: keeps the client (and its auto-renewed messages) alive."""
 
         async def work() -> dict[str, Any]:
-            session = self._engine.clients.touch(self._client_id(context), wall_ms())
+            client_id = self._client_id(context)
+            check_enum(pb.ClientType, request.client_type, Code.UNRECOGNIZED_CLIENT_TYPE, "client type")
+            session = self._engine.clients.touch(client_id, wall_ms())
             if request.client_type:
                 session.client_type = request.client_type
             return {}
@@ -133,7 +135,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         # through a small queue and are dropped when it is full instead of blocking this reader.
         replies: asyncio.Queue[Any] = asyncio.Queue(maxsize=8)
         writer = asyncio.create_task(self._write_replies(context, replies))
-        session = self._engine.clients.touch(client_id, wall_ms())
+        session = self._engine.clients.touch(client_id, wall_ms(), revive=True)
         session.telemetry_streams += 1
         try:
             async for command in request_iterator:
@@ -155,6 +157,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             if settings.HasField("subscription"):
                 group = _key(settings.subscription.group)
                 topics = [_key(e.topic) for e in settings.subscription.subscriptions]
+            check_enum(pb.ClientType, settings.client_type, Code.UNRECOGNIZED_CLIENT_TYPE, "client type")
             info = await self._engine.register(client_id, settings.client_type, group, topics)
             return spb.TelemetryCommand(status=ok(), settings=settings_reply(settings, info, self._config))
         except Rejected as exc:
@@ -178,7 +181,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         entries = [await self._send_one(m) for m in request.messages]
         codes = {e.status.code for e in entries}
         if not entries:
-            top = status(Code.INTERNAL_SERVER_ERROR, "no message")
+            top = status(Code.BAD_REQUEST, "no message")
         elif len(codes) == 1:
             top = entries[0].status
         else:
@@ -225,6 +228,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             raise Rejected(Code.ILLEGAL_INVISIBLE_TIME, f"invisible duration {invisible}s is out of range")
         tags = None
         expr = request.filter_expression
+        check_enum(pb.FilterType, expr.type, Code.ILLEGAL_FILTER_EXPRESSION, "filter type")
         if expr.type == pb.SQL:
             raise Rejected(Code.ILLEGAL_FILTER_EXPRESSION, "SQL92 filters are not supported")
         if expr.expression.strip() not in ("", "*"):
@@ -238,6 +242,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             request.auto_renew,
             invisible,
             self._polling_s(request, context),
+            gone=context.cancelled,  # a long poll of a killed client ends instead of popping for it
         )
 
     def _polling_s(self, request: Any, context: Context) -> float:
@@ -270,7 +275,10 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
                 spb.AckMessageResultEntry(message_id=entry.message_id, receipt_handle=entry.receipt_handle, status=st)
             )
         codes = {e.status.code for e in entries}
-        top = entries[0].status if len(codes) == 1 else status(Code.MULTIPLE_RESULTS)
+        if not entries:
+            top = status(Code.BAD_REQUEST, "no receipt handle")
+        else:
+            top = entries[0].status if len(codes) == 1 else status(Code.MULTIPLE_RESULTS)
         return spb.AckMessageResponse(status=top, entries=entries)
 
     async def ChangeInvisibleDuration(self, request: Any, context: Context) -> Any:
@@ -301,6 +309,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             client_id = self._client_id(context)
             check_topic(request.topic.name)
             check_group(request.group.name)
+            check_enum(pb.LiteSubscriptionAction, request.action, Code.BAD_REQUEST, "lite subscription action")
             await self._engine.sync_lite(
                 client_id, _key(request.group), _key(request.topic), request.action, list(request.lite_topic_set)
             )
