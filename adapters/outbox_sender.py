@@ -102,6 +102,7 @@ class OutboxSender:
     async def _send(self, reply: Reply) -> None:
         with log_context(task_id=reply.task_id, platform=self._platform):
             try:
+                await self._outbox.begin_attempt(reply.task_id)  # committed before the platform sees anything
                 await self._deliver(reply)
             except asyncio.CancelledError:
                 raise

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     task_id TEXT PRIMARY KEY, platform TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
     text TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL, last_error TEXT NOT NULL DEFAULT '',
-    parts_sent INTEGER NOT NULL DEFAULT 0);
+    parts_sent INTEGER NOT NULL DEFAULT 0, delivering INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, platform, next_attempt_at);
 CREATE TABLE IF NOT EXISTS inbound (
     platform TEXT NOT NULL, event_id TEXT NOT NULL, task_id TEXT NOT NULL, received_at REAL NOT NULL,
@@ -43,6 +43,7 @@ CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
 # database file as it was, so each of these is added (table, column, definition) when it is missing.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("outbox", "parts_sent", "INTEGER NOT NULL DEFAULT 0"),
+    ("outbox", "delivering", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 

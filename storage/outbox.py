@@ -40,6 +40,7 @@ class Reply:
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     parts_sent: int = 0  # messages of this answer the platform already accepted
+    in_doubt: bool = False  # an earlier attempt was cut off (crash) after it may have reached the platform
 
 
 class Outbox:
@@ -64,26 +65,28 @@ class Outbox:
         return True
 
     async def answer_directly(self, task_id: str, ref: ConversationRef, request: TripRequest, status: SessionStatus,
-                              text: str, payload: dict[str, Any], event_id: str = "") -> bool:
+                              text: str, payload: dict[str, Any], event_id: str = "", *, hold_s: float = 0.0) -> bool:
         """Record a request answered without agents (help, clarification, refusal) and queue the answer.
 
-        Returns False when ``event_id`` was already handled (a platform redelivery).
+        Returns False when ``event_id`` was already handled (a platform redelivery). ``hold_s`` delays the
+        answer until the front end has attached its reply address (:meth:`SessionStore.attach`), or at
+        most that long when it never does (it crashed).
         """
         async with self._db.transaction() as conn:
             if not await insert_session(conn, task_id, ref, request, status, event_id):
                 return False
-            await self._insert(conn, task_id, ref, text, payload, time.time())
+            await self._insert(conn, task_id, ref, text, payload, time.time(), hold_s)
             await _trace(conn, task_id, "session", f"answered directly: {status.value}")
         return True
 
     @staticmethod
     async def _insert(conn: Any, task_id: str, ref: ConversationRef, text: str, payload: dict[str, Any],
-                      now: float) -> bool:
+                      now: float, hold_s: float = 0.0) -> bool:
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO outbox (task_id, platform, reference, status, text, payload, attempts, "
             "next_attempt_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)",
             (task_id, ref.platform, ref.model_dump_json(), OutboxStatus.PENDING.value, text,
-             json.dumps(payload, ensure_ascii=False), now, now),
+             json.dumps(payload, ensure_ascii=False), now + hold_s, now),
         )
         return bool(cursor.rowcount == 1)
 
@@ -102,11 +105,22 @@ class Outbox:
         )
         return [_reply(r) for r in rows]
 
+    async def begin_attempt(self, task_id: str) -> None:
+        """A delivery attempt starts: counted and marked in flight *before* anything goes to the platform.
+
+        If the process dies before :meth:`mark_sent` / :meth:`mark_retry`, the row still says
+        ``delivering`` at the next start, and the next attempt is told (``Reply.in_doubt``) that the
+        platform may already have the message, so it checks before posting again.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET attempts = attempts + 1, delivering = 1 WHERE task_id = ?",
+                               (task_id,))
+
     async def mark_sent(self, task_id: str) -> None:
         """The platform accepted the answer."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE outbox SET status = ?, sent_at = ?, attempts = attempts + 1 WHERE task_id = ?",
+                "UPDATE outbox SET status = ?, sent_at = ?, delivering = 0 WHERE task_id = ?",
                 (OutboxStatus.SENT.value, time.time(), task_id),
             )
             await _trace(conn, task_id, "outbox", "answer delivered")
@@ -122,18 +136,18 @@ class Outbox:
         status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                "UPDATE outbox SET status = ?, delivering = 0, next_attempt_at = ?, last_error = ? "
                 "WHERE task_id = ?",
                 (status.value, time.time() + delay_s, error[:500], task_id),
             )
             await _trace(conn, task_id, "outbox", f"delivery failed: {error[:200]}")
 
 
-_SELECT = "SELECT task_id, reference, text, payload, status, attempts, parts_sent FROM outbox "
+_SELECT = "SELECT task_id, reference, text, payload, status, attempts, parts_sent, delivering FROM outbox "
 
 
 def _reply(row: Any) -> Reply:
     return Reply(
         task_id=row[0], ref=ConversationRef.model_validate_json(row[1]), text=row[2], payload=json.loads(row[3]),
-        status=OutboxStatus(row[4]), attempts=int(row[5]), parts_sent=int(row[6]),
+        status=OutboxStatus(row[4]), attempts=int(row[5]), parts_sent=int(row[6]), in_doubt=bool(row[7]),
     )

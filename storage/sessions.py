@@ -98,6 +98,21 @@ class SessionStore:
             await _trace(conn, task_id, "session", f"created with {len(steps)} steps")
         return True
 
+    async def attach(self, task_id: str, ref: ConversationRef) -> None:
+        """Give a committed session its reply address once the front end knows it (thread, status message).
+
+        Front ends commit the inbound event first and post their "planning…" message after, so the
+        message's ts arrives here; a direct answer already queued (still unsent) gets it too, and is due now.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute("UPDATE sessions SET conversation = ?, reference = ? WHERE task_id = ?",
+                               (ref.key, ref.model_dump_json(), task_id))
+            await conn.execute(
+                "UPDATE outbox SET reference = ?, next_attempt_at = MIN(next_attempt_at, ?) "
+                "WHERE task_id = ? AND status = 'pending' AND attempts = 0",
+                (ref.model_dump_json(), time.time(), task_id),
+            )
+
     async def task_for_event(self, platform: str, event_id: str) -> str | None:
         """The task an inbound platform event already started, if any (dedupe of redeliveries)."""
         row = await self._db.fetch_one(

@@ -56,8 +56,10 @@ async def test_finish_queues_exactly_one_answer(db: Database) -> None:
     assert await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
     assert not await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
     assert [r.text for r in await outbox.due("slack")] == ["plan"]
+    await outbox.begin_attempt("task-1")
     await outbox.mark_retry("task-1", "platform down", delay_s=60)
     assert await outbox.due("slack") == []  # not due before its backoff
+    await outbox.begin_attempt("task-1")
     await outbox.mark_sent("task-1")
     reply = await outbox.get("task-1")
     assert reply is not None and reply.status == OutboxStatus.SENT and reply.attempts == 2
@@ -72,3 +74,16 @@ async def test_direct_answer_is_deduped_by_event(db: Database) -> None:
     assert not await outbox.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {},
                                             event_id="Ev9")
     assert [r.task_id for r in await outbox.due("slack")] == ["task-1"]
+
+
+async def test_an_attempt_cut_off_by_a_crash_is_in_doubt_at_the_next_start(db: Database) -> None:
+    store, outbox = SessionStore(db), Outbox(db)
+    await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
+    assert await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
+    assert not (await outbox.due("slack"))[0].in_doubt
+    await outbox.begin_attempt("task-1")  # ... and the process dies before mark_sent / mark_retry
+    (reply,) = await outbox.due("slack")
+    assert reply.in_doubt and reply.attempts == 1
+    await outbox.begin_attempt("task-1")
+    await outbox.mark_retry("task-1", "refused", delay_s=0)  # a clean refusal: nothing went out
+    assert not (await outbox.due("slack"))[0].in_doubt
