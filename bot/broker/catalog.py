@@ -87,7 +87,9 @@ class Catalog:
         found = self.topics.get(key)
         if found is not None:
             return found
-        if key[1].startswith(DLQ_PREFIX):
+        if key[1].startswith(DLQ_PREFIX) and (key[0], key[1][len(DLQ_PREFIX):]) in self.groups:
+            # only the dead-letter topic of an existing group: a route query for any %DLQ%<name> must
+            # not create topics without bound
             return await self.put_topic(TopicInfo(key[0], key[1], TopicType.DLQ, 1))
         if create is None or not self._config.auto_create:
             raise Rejected(Code.TOPIC_NOT_FOUND, f"topic '{key[1]}' does not exist")

@@ -12,6 +12,7 @@ from bot.broker.protocol import Code, duration_s, pb, timestamp_ms, to_ms
 from bot.broker.validation import (
     Rejected,
     check_body,
+    check_enum,
     check_keys,
     check_lite_topic,
     check_message_group,
@@ -33,6 +34,9 @@ def message_from_proto(m: Any, config: BrokerConfig) -> StoredMessage:
     check_topic(m.topic.name, for_send=True)
     if not sp.message_id:
         raise Rejected(Code.ILLEGAL_MESSAGE_ID, "message id is empty")
+    # proto3 keeps enum numbers it does not know; refuse them here rather than fail later on a lookup
+    check_enum(pb.MessageType, sp.message_type, Code.BAD_REQUEST, "message type")
+    check_enum(pb.Encoding, sp.body_encoding, Code.BAD_REQUEST, "body encoding")
     tag = _optional(sp, "tag") or ""
     if sp.HasField("tag"):
         check_tag(tag)

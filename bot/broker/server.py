@@ -11,6 +11,7 @@ import grpc
 
 from bot.broker.config import BrokerConfig
 from bot.broker.engine import BrokerEngine
+from bot.broker.guard import HostileInputGuard
 from bot.broker.model import GroupInfo, TopicInfo
 from bot.broker.protocol import grpc_api
 from bot.broker.service import MessagingService
@@ -18,6 +19,12 @@ from bot.broker.store import BrokerStore
 from bot.errors import BrokerError
 
 log = logging.getLogger("tourguide.broker")
+FRAME_HEADROOM_BYTES = 1024 * 1024  # properties (<= 16 KiB), keys, topic, system properties of one send
+
+
+def receive_limit(config: BrokerConfig) -> int:
+    """The largest request frame accepted: one maximal body plus headroom for everything around it."""
+    return config.max_body_bytes + FRAME_HEADROOM_BYTES
 
 
 class EmbeddedBroker:
@@ -45,8 +52,11 @@ class EmbeddedBroker:
         try:
             await self.engine.start()
             self._server = grpc.aio.server(
+                interceptors=[HostileInputGuard()],
                 options=[
-                    ("grpc.max_receive_message_length", -1),
+                    # Near the 4 MiB body limit: a bigger frame is refused by grpc (RESOURCE_EXHAUSTED)
+                    # before it is buffered, instead of growing the broker by its size (256 MiB -> 1.1 GB).
+                    ("grpc.max_receive_message_length", receive_limit(self.config)),
                     ("grpc.max_send_message_length", -1),
                     ("grpc.so_reuseport", 0),
                 ]

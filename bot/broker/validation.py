@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.broker.protocol import Code
 from bot.errors import BrokerError
@@ -109,3 +110,9 @@ def check_body(body: bytes, max_bytes: int) -> None:
         raise Rejected(Code.MESSAGE_BODY_EMPTY, "message body is empty")
     if len(body) > max_bytes:
         raise Rejected(Code.MESSAGE_BODY_TOO_LARGE, f"message body is {len(body)} bytes, over {max_bytes}")
+
+
+def check_enum(enum: Any, value: int, code: int, what: str) -> None:
+    """A protobuf enum field holds a value this protocol version defines (proto3 keeps unknown numbers)."""
+    if value not in enum.values():
+        raise Rejected(code, f"{what} {value} is not a known value")

@@ -7,6 +7,9 @@ these inputs before they reach the wire.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +21,11 @@ from rocketmq.grpc_protocol import definition_pb2 as pb
 from rocketmq.grpc_protocol import service_pb2 as spb
 from rocketmq.grpc_protocol import service_pb2_grpc as rpc
 
+from bot.broker import auth
+from bot.broker.config import BrokerConfig
 from bot.broker.server import EmbeddedBroker
 from tests.broker.clients import drain, message, producer, simple_consumer
+from tests.broker.conftest import GROUPS, TOPICS, with_overrides
 
 META = (("x-mq-client-id", "test@1@0@raw"), ("x-mq-language", "PYTHON"))
 
@@ -106,7 +112,8 @@ async def test_stale_receipt_handle_is_refused(stub: Any) -> None:
 
 
 async def test_broker_keeps_serving_after_bad_requests(broker: EmbeddedBroker, stub: Any) -> None:
-    for bad in (_send_request(topic="a b"), _send_request(body=b"x" * (5 * 1024 * 1024)), _send_request(tag="|")):
+    oversize = _send_request(body=b"x" * (4 * 1024 * 1024 + 1024))  # over the body limit, under the frame limit
+    for bad in (_send_request(topic="a b"), oversize, _send_request(tag="|")):
         assert await _send_code(stub, bad) != pb.OK
 
     def good_client() -> list[bytes]:
@@ -122,3 +129,94 @@ async def test_unused_rpcs_answer_not_implemented(stub: Any) -> None:
     end = await stub.EndTransaction(spb.EndTransactionRequest(topic=pb.Resource(name="Orders")), metadata=META)
     offset = await stub.GetOffset(spb.GetOffsetRequest(), metadata=META)
     assert end.status.code == offset.status.code == pb.NOT_IMPLEMENTED
+
+
+async def test_a_frame_far_over_the_body_limit_is_refused_before_it_is_buffered(broker: EmbeddedBroker) -> None:
+    # The stub's own channel would refuse to send it; a raw channel without a send limit plays the attacker.
+    async with grpc.aio.insecure_channel(broker.endpoint, options=[("grpc.max_send_message_length", -1)]) as ch:
+        stub = rpc.MessagingServiceStub(ch)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.SendMessage(_send_request(body=b"x" * (64 * 1024 * 1024)), metadata=META)
+    assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_garbage_frames_get_invalid_argument_and_one_log_line(
+    broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with grpc.aio.insecure_channel(broker.endpoint) as ch:
+        send = ch.unary_unary("/apache.rocketmq.v2.MessagingService/SendMessage")  # bytes in, bytes out
+        receive = ch.unary_stream("/apache.rocketmq.v2.MessagingService/ReceiveMessage")
+        telemetry = ch.stream_stream("/apache.rocketmq.v2.MessagingService/Telemetry")
+        codes = []
+        for _ in range(20):
+            with pytest.raises(grpc.aio.AioRpcError) as bad:
+                await send(b"\xff\xff\xff\xff garbage", metadata=META)
+            codes.append(bad.value.code())
+        with pytest.raises(grpc.aio.AioRpcError) as bad_stream:
+            async for _ in receive(b"\x0a\xff", metadata=META):
+                pass
+        call = telemetry(iter([b"\xff\xff"]), metadata=META)
+        with pytest.raises(grpc.aio.AioRpcError) as bad_telemetry:
+            async for _ in call:
+                pass
+    assert set(codes) == {grpc.StatusCode.INVALID_ARGUMENT}
+    assert bad_stream.value.code() == bad_telemetry.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    lines = [r for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(lines) == 1  # throttled: one line, however many frames
+    assert not any(r.exc_info for r in caplog.records)  # and no traceback from us or from grpc
+
+
+async def test_unknown_enum_values_get_protocol_status_codes(stub: Any) -> None:
+    assert await _send_code(stub, _send_request(message_type=99)) == pb.BAD_REQUEST
+    assert await _send_code(stub, _send_request(body_encoding=42)) == pb.BAD_REQUEST
+    heartbeat = await stub.Heartbeat(spb.HeartbeatRequest(client_type=77), metadata=META)
+    assert heartbeat.status.code == pb.UNRECOGNIZED_CLIENT_TYPE
+    sync = spb.SyncLiteSubscriptionRequest(action=9, topic=pb.Resource(name="Results"),
+                                           group=pb.Resource(name="GID_lite"), lite_topic_set=["t1"])
+    assert (await stub.SyncLiteSubscription(sync, metadata=META)).status.code == pb.BAD_REQUEST
+    receive = spb.ReceiveMessageRequest(
+        group=pb.Resource(name="GID_simple"), message_queue=pb.MessageQueue(topic=pb.Resource(name="Orders")),
+        filter_expression=pb.FilterExpression(type=13, expression="*"), batch_size=1,
+        invisible_duration=Duration(seconds=15), long_polling_timeout=Duration(seconds=5))
+    codes = [r.status.code async for r in stub.ReceiveMessage(receive, metadata=META) if r.HasField("status")]
+    assert codes == [pb.ILLEGAL_FILTER_EXPRESSION]
+    empty_ack = await stub.AckMessage(spb.AckMessageRequest(group=pb.Resource(name="GID_simple")), metadata=META)
+    assert empty_ack.status.code == pb.BAD_REQUEST
+
+
+async def test_dead_letter_routes_create_topics_only_for_existing_groups(broker: EmbeddedBroker, stub: Any) -> None:
+    async def route(topic: str) -> int:
+        response = await stub.QueryRoute(spb.QueryRouteRequest(topic=pb.Resource(name=topic)), metadata=META)
+        return int(response.status.code)
+
+    before = len(broker.engine.catalog.topics)
+    assert await route("%DLQ%GID_simple") == pb.OK  # the group exists: its dead-letter topic may be read
+    for i in range(50):
+        assert await route(f"%DLQ%nobody{i}") == pb.TOPIC_NOT_FOUND
+    assert len(broker.engine.catalog.topics) == before + 1
+
+
+def _signed(date_time: str, secret: str = "sk-test") -> tuple[tuple[str, str], ...]:
+    signature = hmac.new(secret.encode(), date_time.encode(), hashlib.sha1).hexdigest()
+    authorization = f"MQv2-HMAC-SHA1 Credential=ak-test, SignedHeaders=x-mq-date-time, Signature={signature}"
+    return (*META, ("x-mq-date-time", date_time), ("authorization", authorization))
+
+
+async def test_stale_signatures_and_unsigned_dead_letter_routes_are_refused(broker_config: BrokerConfig) -> None:
+    config = with_overrides(broker_config, auth={"ak-test": "sk-test"})
+    async with EmbeddedBroker(config) as broker, grpc.aio.insecure_channel(broker.endpoint) as ch:
+        await broker.apply(TOPICS, GROUPS, {})
+        stub = rpc.MessagingServiceStub(ch)
+        now = time.time()
+
+        async def route(metadata: Any, topic: str = "Orders") -> int:
+            response = await stub.QueryRoute(spb.QueryRouteRequest(topic=pb.Resource(name=topic)), metadata=metadata)
+            return int(response.status.code)
+
+        assert await route(_signed(auth.date_time(now))) == pb.OK
+        assert await route(_signed(auth.date_time(now - 30))) == pb.OK  # a little clock skew is fine
+        assert await route(_signed(auth.date_time(now - 10 * 60))) == pb.UNAUTHORIZED  # a captured, replayed header
+        assert await route(_signed(auth.date_time(now + 10 * 60))) == pb.UNAUTHORIZED
+        assert await route(_signed("not-a-time")) == pb.UNAUTHORIZED
+        assert await route(META, "%DLQ%GID_simple") == pb.UNAUTHORIZED
+        assert await route(_signed(auth.date_time(now)), "%DLQ%GID_simple") == pb.OK
