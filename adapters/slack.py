@@ -15,7 +15,8 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +29,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters import slack_blocks, slack_status
 from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
+from agents.supervisor.intake import Submitted
 from bot.conversation import ConversationRef, InboundMessage, Progress
-from bot.errors import ExternalServiceError, RateLimited
+from bot.errors import BusError, ExternalServiceError, RateLimited
 from bot.logs import log_context
 from bot.runtime import Pipeline
 from storage.outbox import Reply
@@ -37,6 +39,7 @@ from storage.outbox import Reply
 log = logging.getLogger("tourguide.slack")
 
 PLATFORM = "slack"
+ANSWER_EVENT = "tourguide_answer"  # message metadata event type of every answer part (task ID, part, parts)
 RESPONSE_URL_TTL = timedelta(minutes=30)
 SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
@@ -79,30 +82,40 @@ class SlackAdapter:
     # -- inbound -----------------------------------------------------------------------------------
 
     async def _on_trip(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
-        await ack()  # within Slack's 3 s, before any I/O of ours
+        # process_before_response: the 200 / Socket Mode ack leaves when this listener returns, i.e.
+        # after the commit below (milliseconds, well inside Slack's 3 s); posting comes after, in a task.
+        await ack()
         event_id, text = str(command["trigger_id"]), str(command.get("text", "")).strip()
         if not await self._claim(event_id):
             return
         try:
             channel, user, team = str(command["channel_id"]), str(command["user_id"]), str(command.get("team_id", ""))
-            client = await self._clients.for_team(team)
-            try:
-                posted = await client.chat_postMessage(
-                    channel=channel, text=slack_status.planning(user, text, show_request=True))
-            except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
-                log.warning("cannot post in %s: %s", channel, exc.response.get("error"))
-                await respond(text="I can't post in this conversation. Invite me to the channel, or mention me "
-                                   "in one where I am.", response_type="ephemeral")
-                return
-            ts = str(posted["ts"])
             ref = ConversationRef(
-                platform=PLATFORM, workspace=team, channel=channel, thread=ts, user=user,
+                platform=PLATFORM, workspace=team, channel=channel, user=user,
                 user_name=str(command.get("user_name", "")), is_group=not channel.startswith("D"),
                 reply_webhook=str(command.get("response_url", "")),
-                webhook_expires_at=datetime.now(UTC) + RESPONSE_URL_TTL, status_message=ts)
-            await self._submit(ref, event_id, text, has_files=False)
+                webhook_expires_at=datetime.now(UTC) + RESPONSE_URL_TTL)
+            # The thread is the "planning…" message, posted after the commit: a direct answer waits for it.
+            submitted = await self._submit(ref, event_id, text, has_files=False, hold_answer=True)
         finally:
             self._in_progress.discard(event_id)
+        if not submitted.duplicate:
+            self._spawn(self._open_trip_thread(submitted, ref, text, respond))
+
+    async def _open_trip_thread(self, submitted: Submitted, ref: ConversationRef, text: str, respond: Any) -> None:
+        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+            client = await self._clients.for_team(ref.workspace)
+            ts = ""
+            try:
+                posted = await client.chat_postMessage(
+                    channel=ref.channel, text=slack_status.planning(ref.user, text, show_request=True))
+                ts = str(posted["ts"])
+            except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
+                log.warning("cannot post in %s: %s", ref.channel, exc.response.get("error"))
+                with contextlib.suppress(Exception):
+                    await respond(text="I can't post in this conversation. Invite me to the channel, or mention "
+                                       "me in one where I am.", response_type="ephemeral")
+            await self._attach_and_start(submitted, ref.model_copy(update={"thread": ts, "status_message": ts}))
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         await self._on_user_message(event, body)
@@ -123,13 +136,36 @@ class SlackAdapter:
             channel, user = str(event["channel"]), str(event["user"])
             thread = str(event.get("thread_ts") or event["ts"])
             text = _MENTION.sub("", str(event.get("text", ""))).strip()
-            status = await self._post_status(team, channel, thread, user, text) if text else ""
             ref = ConversationRef(platform=PLATFORM, workspace=team, channel=channel,
-                                  thread=thread, user=user, is_group=event.get("channel_type") != "im",
-                                  status_message=status)
-            await self._submit(ref, event_id, text, has_files=bool(event.get("files")))
+                                  thread=thread, user=user, is_group=event.get("channel_type") != "im")
+            submitted = await self._submit(ref, event_id, text, has_files=bool(event.get("files")))
         finally:
             self._in_progress.discard(event_id)
+        if submitted.started and not submitted.duplicate:  # a direct answer needs no "planning…" message
+            self._spawn(self._open_status(submitted, ref, text))
+        elif not submitted.duplicate:
+            self.after_submit()
+
+    async def _open_status(self, submitted: Submitted, ref: ConversationRef, text: str) -> None:
+        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+            status = await self._post_status(ref.workspace, ref.channel, ref.thread, ref.user, text)
+            await self._attach_and_start(submitted, ref.model_copy(update={"status_message": status}))
+
+    async def _attach_and_start(self, submitted: Submitted, ref: ConversationRef) -> None:
+        """The status message is known: record it, then run the session (the watchdog would otherwise)."""
+        try:
+            await self._pipeline.sessions.attach(submitted.task_id, ref)
+            if submitted.started:
+                await self._pipeline.supervisor.start(submitted.task_id)
+        except BusError as exc:  # committed: the Supervisor's watchdog starts it when RocketMQ is back
+            log.warning("session stored, start deferred: %s", exc)
+        finally:
+            self.after_submit()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _claim(self, event_id: str) -> bool:
         """False for an event seen before or being handled now: a retry must not start any work."""
@@ -153,22 +189,22 @@ class SlackAdapter:
             return ""
         return str(posted["ts"])
 
-    async def _submit(self, ref: ConversationRef, event_id: str, text: str, *, has_files: bool) -> None:
+    async def _submit(self, ref: ConversationRef, event_id: str, text: str, *, has_files: bool,
+                      hold_answer: bool = False) -> Submitted:
+        """Commit the inbound event and its session (or direct answer); the caller starts it after."""
         message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC),
                                  has_attachments=has_files)
-        submitted = await self._pipeline.intake.submit(message)
-        self.after_submit()
+        submitted = await self._pipeline.intake.submit(message, start=False, hold_answer=hold_answer)
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            log.info("request submitted (started=%s, duplicate=%s)", submitted.started, submitted.duplicate)
+            log.info("request committed (session=%s, duplicate=%s)", submitted.started, submitted.duplicate)
+        return submitted
 
     # -- progress ----------------------------------------------------------------------------------
 
     async def on_progress(self, event: Progress) -> None:
         """Supervisor listener: refresh the status message off the Supervisor's path."""
         if event.phase in ("sent", "ok", "failed") and not self._closed:
-            task = asyncio.create_task(self._refresh_status(event.task_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._refresh_status(event.task_id))
 
     async def _refresh_status(self, task_id: str) -> None:
         async with self._status_lock(task_id):
@@ -194,24 +230,60 @@ class SlackAdapter:
 
         Raises RateLimited / ExternalServiceError when Slack refuses. Each accepted part is recorded in
         the outbox before the next one goes out, so a retry (also after a restart) starts at the first
-        part Slack has not accepted yet.
+        part Slack has not accepted yet. When an earlier attempt was cut off after it may have reached
+        Slack (``in_doubt``: the process died between the post and ``mark_sent``), the thread is read
+        first and parts already there (our message metadata carries task ID and part) are not posted again.
         """
-        ref = reply.ref
+        session = await self._pipeline.sessions.get(reply.task_id)
+        ref = session.ref if session is not None else reply.ref  # attach() may have come after the row
+        reply = replace(reply, ref=ref)
         client = await self._clients.for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
+        posted = await self._parts_in_thread(client, ref, reply.task_id) if reply.in_doubt else set()
         for index in range(reply.parts_sent, len(messages)):
             message = messages[index]
-            metadata = {"event_type": "tourguide_answer",
+            metadata = {"event_type": ANSWER_EVENT,
                         "event_payload": {"task_id": reply.task_id, "part": index + 1, "parts": len(messages)}}
-            try:
-                await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
-                                              text=message.text, blocks=message.blocks, metadata=metadata)
-            except SlackApiError as exc:
-                raise _wrap(exc) from exc
+            if index + 1 in posted:
+                log.warning("part %d of the answer is already in the thread; not posting it again", index + 1)
+            else:
+                try:
+                    await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
+                                                  text=message.text, blocks=message.blocks, metadata=metadata)
+                except SlackApiError as exc:
+                    raise _wrap(exc) from exc
             if len(messages) > 1:  # a single message is covered by mark_sent alone
                 await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)
         if ref.status_message:
             await self._finalize_status(reply)
+
+    async def _parts_in_thread(self, client: AsyncWebClient, ref: ConversationRef, task_id: str) -> set[int]:
+        """Part numbers of this task's answer already in the thread (conversations.replies + metadata).
+
+        Without a thread, or without the history scope, nothing can be checked: the answer is posted
+        (at least once) and a warning says so.
+        """
+        if not ref.thread:
+            log.warning("answer may already be out, but it has no thread to check; posting it")
+            return set()
+        found: set[int] = set()
+        cursor: str | None = None
+        try:
+            for _page in range(20):
+                page = await client.conversations_replies(channel=ref.channel, ts=ref.thread, cursor=cursor,
+                                                          include_all_metadata=True, limit=200)
+                for message in page.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == ANSWER_EVENT and payload.get("task_id") == task_id:
+                        found.add(int(payload.get("part", 1)))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+                if not page.get("has_more") or not cursor:
+                    break
+        except SlackApiError as exc:
+            log.warning("cannot read the thread to check for an earlier answer (%s); posting it",
+                        exc.response.get("error"))
+        return found
 
     async def _finalize_status(self, reply: Reply) -> None:
         async with self._status_lock(reply.task_id):
@@ -235,7 +307,9 @@ def bolt_app(client: AsyncWebClient, signing_secret: str, oauth: AsyncOAuthSetti
     bot token (e.g. with TOURGUIDE_SLACK_OAUTH=off). Our settings decide, so Bolt must not see them.
     """
     with _hidden_env(*_BOLT_OAUTH_ENV) if oauth is None else contextlib.nullcontext():
-        return AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False,
+        # process_before_response: the HTTP 200 / Socket Mode ack is sent only after our listener committed
+        # the inbound event and its session (issue 8: a kill between ack and commit lost the request).
+        return AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True,
                         oauth_settings=oauth)
 
 

@@ -26,6 +26,7 @@ from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore
 
 log = logging.getLogger("tourguide.intake")
+HOLD_S = 30.0  # longest a direct answer waits for its front end's status message (submit(start=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,15 @@ class Intake:
         self._limiter = limiter
         self._local_name = local_name
 
-    async def submit(self, message: InboundMessage) -> Submitted:
-        """Handle one inbound message; a repeated event ID returns the original task."""
+    async def submit(self, message: InboundMessage, *, start: bool = True, hold_answer: bool = False) -> Submitted:
+        """Handle one inbound message; a repeated event ID returns the original task.
+
+        ``start=False``: only commit (a front end acking its platform right after, then attaching its
+        status message); the session is then started by the caller, or adopted by the Supervisor's
+        watchdog if the caller dies. ``hold_answer``: a direct answer waits up to :data:`HOLD_S` for the
+        front end to attach its reply address (a Slack slash command's thread is posted after the commit).
+        """
+        hold_s = HOLD_S if hold_answer else 0.0
         ref = message.ref
         if message.event_id and (seen := await self._store.task_for_event(ref.platform, message.event_id)):
             log.info("duplicate event %s ignored", message.event_id)
@@ -86,19 +94,21 @@ class Intake:
         with log_context(task_id=task_id, platform=ref.platform):
             if self._limiter is not None and not self._limiter.allow(f"{ref.platform}:{ref.user}"):
                 return await self._direct(message, task_id, TripRequest(language=_lang(message.text)), _busy,
-                                          SessionStatus.FAILED)
+                                          SessionStatus.FAILED, hold_s=hold_s)
             try:
                 request = await self._understand(message)
             except InputError as exc:
                 req = TripRequest(language=_lang(message.text[: self._max_chars]), text=message.text[:200])
                 reason = exc.user_message
-                return await self._direct(message, task_id, req, lambda _r: reason)
+                return await self._direct(message, task_id, req, lambda _r: reason, hold_s=hold_s)
             if not request.destination or request.start_date is None:
                 shown = request.model_copy(update={"destination": self._display(request)})
-                return await self._direct(message, task_id, shown, _missing)
+                return await self._direct(message, task_id, shown, _missing, hold_s=hold_s)
             if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
                 return Submitted(task_id, started=False, duplicate=True)
             log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
+            if not start:
+                return Submitted(task_id, started=True)
             try:
                 await self._start(task_id)
             except BusError as exc:  # committed: the Supervisor's watchdog picks it up when RocketMQ is back
@@ -126,11 +136,11 @@ class Intake:
 
     async def _direct(self, message: InboundMessage, task_id: str, request: TripRequest,
                       say: Callable[[TripRequest], str],
-                      status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION) -> Submitted:
+                      status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION, *, hold_s: float = 0.0) -> Submitted:
         text = say(request)
         body = payload(task_id, status, request, None, None, text)
         if not await self._outbox.answer_directly(task_id, message.ref, request, status, text, body,
-                                                  message.event_id):
+                                                  message.event_id, hold_s=hold_s):
             return Submitted(task_id, started=False, duplicate=True)
         log.info("answered directly: %s", status.value)
         return Submitted(task_id, started=False)
