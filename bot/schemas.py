@@ -70,6 +70,15 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class TripLeg(Frozen):
+    """One city of a multi-city trip, with its share of the days, in travel order."""
+
+    destination: str
+    days: int = Field(ge=1, le=60)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
 class TripRequest(Frozen):
     """A user's request after understanding: every date already resolved to a calendar day."""
 
@@ -85,6 +94,12 @@ class TripRequest(Frozen):
     also: tuple[str, ...] = ()  # more places in a weather question ("杭州和苏州"): looked up in parallel
     language: Language = Language.EN
     text: str = ""
+    origin: str | None = None  # where the party sets out from ("从上海自驾去婺源": Shanghai)
+    children: int = Field(default=0, ge=0, le=100)  # of travelers: the pace is slower with children
+    seniors: int = Field(default=0, ge=0, le=100)  # of travelers: older people, same
+    legs: tuple[TripLeg, ...] = ()  # a multi-city trip ("北京5天然后上海3天"): every city in order
+    arrive_from: str | None = None  # a leg after the first: the city the party transfers from on day one
+    notes: tuple[str, ...] = ()  # what understanding assumed (a holiday's dates), shown with the answer
 
     @property
     def days(self) -> int:

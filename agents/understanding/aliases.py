@@ -40,6 +40,20 @@ class AliasIndex:
                 best, best_length = (position, canonical), len(alias)
         return best[1] if best else None
 
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, canonical) of every known place in `text`, in order, overlaps claimed by the longest."""
+        folded = text.casefold()
+        claimed: list[tuple[int, int, str]] = []
+        for alias, canonical in self._aliases:
+            start = 0
+            while (position := self._position(folded[start:], alias)) is not None:
+                begin = start + position
+                end = begin + len(alias)
+                if not any(a < end and begin < b for a, b, _ in claimed):
+                    claimed.append((begin, end, canonical))
+                start = end
+        return sorted(claimed)
+
     def find_all(self, text: str) -> list[str]:
         """Every distinct known place in `text`, in order of appearance ("杭州和苏州" -> Hangzhou, Suzhou).
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .holidays_cn import Festival, lunar_to_solar, new_years_eve, next_lunar, next_period
 from .numbers import EN_NUM, ZH_NUM, parse_number
 
 
@@ -53,13 +54,36 @@ RELATIVE_DAYS = {
     "今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3,
     "today": 0, "tonight": 0, "tomorrow": 1, "the day after tomorrow": 2,
 }  # fmt: skip
-# (month, day, number of days): fixed-date holidays only; lunar ones (春节, 中秋) are not handled.
+# (month, day, number of days): holidays that are not Chinese public holidays (those come from
+# python-holidays with their official days off, see FESTIVALS).
 HOLIDAYS = {
-    "元旦": (1, 1, 1), "new year's day": (1, 1, 1),
     "平安夜": (12, 24, 1), "christmas eve": (12, 24, 1),
     "圣诞节": (12, 25, 1), "圣诞": (12, 25, 1), "christmas day": (12, 25, 1), "christmas": (12, 25, 1),
-    "国庆节": (10, 1, 7), "国庆": (10, 1, 7), "十一黄金周": (10, 1, 7), "十一假期": (10, 1, 7),
-    "五一": (5, 1, 5), "劳动节": (5, 1, 5), "may day": (5, 1, 5),
+}  # fmt: skip
+# Chinese public holidays: the whole period off work (春节 2027 = 除夕 Feb 5 .. Feb 10).
+FESTIVALS = {
+    "元旦": Festival.NEW_YEAR, "元旦假期": Festival.NEW_YEAR, "new year's day": Festival.NEW_YEAR,
+    "new year holiday": Festival.NEW_YEAR,
+    "春节": Festival.SPRING, "春节假期": Festival.SPRING, "春节期间": Festival.SPRING, "过年": Festival.SPRING,
+    "新春": Festival.SPRING, "chinese new year": Festival.SPRING, "lunar new year": Festival.SPRING,
+    "spring festival": Festival.SPRING, "cny": Festival.SPRING,
+    "清明": Festival.QINGMING, "清明节": Festival.QINGMING, "qingming": Festival.QINGMING,
+    "qingming festival": Festival.QINGMING, "tomb-sweeping day": Festival.QINGMING,
+    "五一": Festival.LABOUR, "劳动节": Festival.LABOUR, "五一假期": Festival.LABOUR, "may day": Festival.LABOUR,
+    "labour day": Festival.LABOUR, "labor day": Festival.LABOUR,
+    "端午": Festival.DRAGON_BOAT, "端午节": Festival.DRAGON_BOAT, "dragon boat festival": Festival.DRAGON_BOAT,
+    "中秋": Festival.MID_AUTUMN, "中秋节": Festival.MID_AUTUMN, "mid-autumn festival": Festival.MID_AUTUMN,
+    "mid autumn festival": Festival.MID_AUTUMN, "moon festival": Festival.MID_AUTUMN,
+    "国庆": Festival.NATIONAL, "国庆节": Festival.NATIONAL, "十一黄金周": Festival.NATIONAL,
+    "十一假期": Festival.NATIONAL, "国庆假期": Festival.NATIONAL, "national day": Festival.NATIONAL,
+    "golden week": Festival.NATIONAL,
+}  # fmt: skip
+# Single lunar days: (lunar month, lunar day); (12, 30) stands for 除夕, the last day of the year.
+LUNAR_DAYS = {
+    "除夕": (12, 30), "大年三十": (12, 30), "年三十": (12, 30), "chinese new year's eve": (12, 30),
+    "大年初一": (1, 1), "正月初一": (1, 1), "chinese new year's day": (1, 1),
+    "元宵": (1, 15), "元宵节": (1, 15), "正月十五": (1, 15), "lantern festival": (1, 15),
+    "七夕": (7, 7), "重阳": (9, 9), "重阳节": (9, 9), "腊八": (12, 8),
 }  # fmt: skip
 
 _MONTH = (
@@ -69,6 +93,7 @@ _MONTH = (
 _ORD = r"(?:st|nd|rd|th)?"
 _CONN = r"\s*(?:-|–|—|~|～|到|至|to|till|until|through|thru)\s*"
 _ZH_WEEK = r"(?:周|星期|礼拜)"
+_ZH_DAY_NUM = r"[一二三四五六七八九十]"
 
 
 def _monday(day: date) -> date:
@@ -151,6 +176,73 @@ def _holiday(month: int, day: int, length: int) -> Resolver:
     return resolve
 
 
+def _festival(festival: Festival) -> Resolver:
+    """The festival's next period off work; when it is under way, it starts today."""
+
+    def resolve(today: date, not_before: date) -> DateRange | None:
+        found = next_period(festival, not_before)
+        return None if found is None else DateRange(max(found.start, not_before), found.end)
+
+    return resolve
+
+
+def _after_festival(festival: Festival) -> Resolver:
+    """"after New Year" / 春节后: the first day after the festival's next period off."""
+
+    def resolve(today: date, not_before: date) -> DateRange | None:
+        found = next_period(festival, not_before)
+        if found is None:
+            return None
+        day = found.end + timedelta(days=1)
+        return DateRange(day, day)
+
+    return resolve
+
+
+def _lunar(month: int, day: int, year: int | None = None) -> Resolver:
+    def resolve(today: date, not_before: date) -> DateRange | None:
+        if year is not None:
+            found = new_years_eve(year + 1) if (month, day) == (12, 30) else lunar_to_solar(year, month, day)
+        else:
+            found = next_lunar(month, day, not_before)
+        return None if found is None else DateRange(found, found)
+
+    return resolve
+
+
+def _day_of_month(day: int, months_ahead: int | None) -> Resolver:
+    """The N-th of a month: of this/next month (months_ahead), or the next one on or after not_before."""
+
+    def resolve(today: date, not_before: date) -> DateRange | None:
+        if months_ahead is not None:
+            month_index = today.year * 12 + today.month - 1 + months_ahead
+            year, month = divmod(month_index, 12)
+            try:
+                found = date(year, month + 1, day)
+            except ValueError:
+                return None
+            return DateRange(found, found)
+        for ahead in range(3):
+            month_index = not_before.year * 12 + not_before.month - 1 + ahead
+            year, month = divmod(month_index, 12)
+            try:
+                found = date(year, month + 1, day)
+            except ValueError:
+                continue
+            if found >= not_before:
+                return DateRange(found, found)
+        return None
+
+    return resolve
+
+
+def _slash(first: int, second: int, year: int | None) -> Resolver:
+    """12/18 is month/day; 18/12 (first above 12) can only be day/month."""
+    if first > 12 >= second:
+        first, second = second, first
+    return _month_day(first, second, year)
+
+
 def _month(name: str) -> int:
     return MONTHS[name[:3].lower()]
 
@@ -196,7 +288,7 @@ _PATTERNS: list[tuple[str, Callable[[re.Match[str]], Resolver], bool]] = [
      lambda m: _weekday(WEEKDAYS_EN[m[2].lower()], WEEK_OFFSETS[m[1].split()[-1].lower()] if m[1] else None),
      False),
     (r"(下下|下|这|本)?个?周末", lambda m: _week(WEEK_OFFSETS[m[1]] if m[1] else 0, 5, 6), False),
-    (r"\b(?:(this|next|coming)\s+|the\s+|at\s+the\s+)?weekend\b",
+    (r"\b(?:(this|next|coming)\s+|the\s+|at\s+the\s+)?(?<!long\s)weekend\b",
      lambda m: _week(WEEK_OFFSETS[m[1].lower()] if m[1] else 0, 5, 6), False),
     (r"\b(?:the\s+)?weekend\s+after\s+next\b", lambda m: _week(2, 5, 6), False),
     (rf"(下下|下)个?{_ZH_WEEK}(?![一二三四五六日天末])", lambda m: _week(WEEK_OFFSETS[m[1]], 0, 6), False),
@@ -207,6 +299,26 @@ _PATTERNS: list[tuple[str, Callable[[re.Match[str]], Resolver], bool]] = [
     (rf"({ZH_NUM})\s*(天|个?{_ZH_WEEK})(?:之|以)?后",
      lambda m: _relative(_num(m[1]) * (1 if m[2] == "天" else 7)), False),
     (_keyword_pattern(HOLIDAYS), lambda m: _holiday(*HOLIDAYS[" ".join(m[0].lower().split())]), False),
+    (_keyword_pattern(FESTIVALS), lambda m: _festival(FESTIVALS[" ".join(m[0].lower().split())]), False),
+    (_keyword_pattern(LUNAR_DAYS) + r"(?:\s*,?\s*(\d{4}))?",
+     lambda m: _lunar(*LUNAR_DAYS[" ".join(m[0].lower().split()).rstrip("0123456789, ")], _year(m[1])), False),
+    (rf"(?:正月|大年)?初({_ZH_DAY_NUM})(?![一二三四五六七八九十\d])",
+     lambda m: _lunar(1, _num(m[1])), False),
+    (r"\bafter\s+(?:the\s+)?new\s+year(?:'s(?:\s+day)?)?(?:\s+holidays?)?\b",
+     lambda m: _after_festival(Festival.NEW_YEAR), False),
+    (r"\bafter\s+(?:the\s+)?(?:chinese|lunar)\s+new\s+year\b|\bafter\s+(?:the\s+)?spring\s+festival\b",
+     lambda m: _after_festival(Festival.SPRING), False),
+    (r"元旦(?:假期)?(?:之|以)?后", lambda m: _after_festival(Festival.NEW_YEAR), False),
+    (r"(?:春节|过年)(?:假期)?(?:之|以)?后|过完年", lambda m: _after_festival(Festival.SPRING), False),
+    (r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{4}))?(?![\d/])",
+     lambda m: _slash(int(m[1]), int(m[2]), _year(m[3])), False),
+    (r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})?(?!\d)",
+     lambda m: _month_day(int(m[2]), int(m[1]), _year(m[3])), False),
+    (r"(下个?月|这个?月|本月)\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[号日]",
+     lambda m: _day_of_month(_num(m[2]), 0 if m[1][0] in "这本" else 1), False),
+    (r"(?<![\d月.])(\d{1,2})\s*号", lambda m: _day_of_month(int(m[1]), None), False),
+    (r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))",
+     lambda m: _day_of_month(int(m[1]), None), False),
 ]
 # fmt: on
 _COMPILED = [(re.compile(p, re.IGNORECASE), f, r) for p, f, r in _PATTERNS]

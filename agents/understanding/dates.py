@@ -17,9 +17,15 @@ Conventions ("today" is ``now.date()`` in now's own time zone):
 * The end of a range without a year falls on or after the start (12月30日到1月2日 crosses the New
   Year), unless that would make a trip of more than a month: then it stays in the start's year, and
   the reversed range is left for validation to report (12月7日到12月5日).
-* Holidays: 元旦 / New Year's Day = Jan 1 (one day), 圣诞节 / Christmas = Dec 25, 平安夜 = Dec 24,
-  国庆 = Oct 1-7, 五一 / 劳动节 = May 1-5; the next one not yet over, starting today if under way.
-  Lunar holidays (春节, 中秋, 端午) are not handled.
+* Chinese public holidays (元旦, 春节, 清明, 五一, 端午, 中秋, 国庆 and their English names) are their
+  whole period off work from python-holidays (official schedule where published, else the statutory
+  rules; see :mod:`.holidays_cn`): the next one not yet over, starting today if under way. Lunar days
+  (除夕, 初一…初十, 元宵, 七夕, 重阳, 腊八) come from lunardate. 圣诞节 / Christmas = Dec 25, 平安夜 = Dec 24.
+  "after New Year" / 春节后 is the first day after that period.
+* 12/18 is month/day (18/12 can only be day/month); "18.12." with its final dot is day.month, 12.18
+  month.day; 18号 / "the 18th" is the next 18th of a month; 下个月10号 is the 10th of next month.
+* "a long weekend" is 3 days from Friday (this week's, or next week's for "next long weekend"),
+  or from the day another expression names ("a long weekend starting Saturday": Saturday..Monday).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ _WEEKS = re.compile(
     re.I,
 )
 _FORTNIGHT = re.compile(r"\bfortnight\b", re.IGNORECASE)
+# A long weekend is three days: Friday..Sunday unless another anchor says where it starts ("starting Saturday").
+_LONG_WEEKEND = re.compile(r"\b(?:(this|next|coming)\s+)?long\s+weekend\b|小长假", re.IGNORECASE)
 _LONGEST_WRAP = timedelta(days=31)
 
 
@@ -78,7 +86,12 @@ def mention_dates(text: str, now: datetime) -> DateMention:
     today = now.date()
     anchors = find_anchors(text)
     days = _duration(_blank(text, anchors))
+    long_weekend = _LONG_WEEKEND.search(text)
+    if long_weekend and days is None:
+        days = 3
     if not anchors:
+        if long_weekend and long_weekend[0] != "小长假":
+            return DateMention(_long_weekend_friday(today, long_weekend[1]), False, days)
         return DateMention(None, False, days)
     for first, second in itertools.pairwise(anchors):
         if _RANGE_LINK.fullmatch(text[first.end : second.begin]):
@@ -89,10 +102,18 @@ def mention_dates(text: str, now: datetime) -> DateMention:
     return DateMention(anchors[0].resolve(today, today), anchors[0].is_range, days)
 
 
+def _long_weekend_friday(today: date, which: str | None) -> DateRange:
+    """The Friday a long weekend starts on: this week's (or the next one when it is past), or next week's."""
+    friday = today + timedelta(days=(4 - today.weekday()) % 7)
+    if which and which.lower() == "next" and today.weekday() <= 4:
+        friday += timedelta(weeks=1)
+    return DateRange(friday, friday)
+
+
 def remove_dates(text: str) -> str:
     """`text` with every date and duration expression replaced by a space (to look for place names)."""
     text = _blank(text, find_anchors(text))
-    for pattern in (_DAYS, _NIGHTS, _WEEKS, _FORTNIGHT):
+    for pattern in (_DAYS, _NIGHTS, _WEEKS, _FORTNIGHT, _LONG_WEEKEND):
         text = pattern.sub(" ", text)
     return text
 

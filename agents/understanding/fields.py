@@ -9,7 +9,7 @@ import re
 
 from bot.schemas import Budget, Intent, Language, TravelMode
 
-from .numbers import EN_NUM, ZH_NUM, parse_number
+from .party import party_of
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -65,19 +65,6 @@ INTERESTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("tea", _words("茶", "tea", "teahouse", "tea house")),
 )  # fmt: skip
 
-_ZH_PEOPLE = re.compile(rf"({ZH_NUM})\s*(?:个|位|名)?\s*(?:人|大人|成人|小孩|孩子|儿童)")
-_ZH_WE = re.compile(rf"(?:我们|咱们)\s*({ZH_NUM})\s*(?:个|位)")
-_ZH_FAMILY = re.compile(rf"一家\s*({ZH_NUM})\s*口")
-_EN_PEOPLE = re.compile(
-    rf"(?<![\d.a-z])({EN_NUM})\s+(?:adults?|people|persons|pax|travell?ers|guests|kids?|children|child)\b", re.I
-)
-_EN_FAMILY = re.compile(rf"\bfamily\s+of\s+({EN_NUM})\b", re.I)
-_PAIRS = _words("情侣", "夫妻", "两口子", "couple", "honeymoon", "my wife and i", "my husband and i",
-                "two of us")  # fmt: skip
-_SOLO = _words("一个人", "独自", "solo", "alone", "by myself", "just me")
-_WITH_PARENTS = _words("带爸妈", "带父母", "带上爸妈", "带上父母", "和爸妈", "和父母", "with my parents")
-
-
 def language_of(text: str) -> Language:
     """Chinese when the text has any CJK character, else English."""
     return Language.ZH if CJK.search(text) else Language.EN
@@ -111,21 +98,6 @@ def interests_of(text: str) -> tuple[str, ...]:
 
 
 def travelers_of(text: str) -> int | None:
-    """Party size the text states (1..100), or None when it does not say."""
-    count = _stated_count(text)
-    if _WITH_PARENTS.search(text):
-        count = (count or 1) + 2
-    return count if count is not None and 1 <= count <= 100 else None
-
-
-def _stated_count(text: str) -> int | None:
-    for pattern in (_ZH_FAMILY, _ZH_WE, _EN_FAMILY):
-        if match := pattern.search(text):
-            return parse_number(match[1])
-    for pattern in (_ZH_PEOPLE, _EN_PEOPLE):
-        counts = [parse_number(m[1]) or 0 for m in pattern.finditer(text)]
-        if counts:
-            return sum(counts)  # "2 adults and 1 child", "两个大人一个小孩"
-    if _PAIRS.search(text):
-        return 2
-    return 1 if _SOLO.search(text) else None
+    """Party size the text states (1..100), or None when it does not say (see :mod:`.party`)."""
+    party = party_of(text)
+    return None if party is None else party.total

@@ -10,10 +10,11 @@ import re
 from datetime import date, datetime, timedelta
 
 from bot.errors import BadDates, EmptyRequest, RequestTooLong
-from bot.schemas import Budget, Intent, Language, TravelMode, TripRequest
+from bot.schemas import Budget, Intent, Language, TravelMode, TripLeg, TripRequest
 
-from .dates import resolve_dates
-from .destination import PlaceFinder, destination_of
+from .aliases import AliasIndex
+from .dates import mention_dates, resolve_dates
+from .destination import PlaceFinder, destination_of, guess_place
 from .fields import (
     budget_of,
     intent_of,
@@ -21,8 +22,10 @@ from .fields import (
     is_around,
     language_of,
     mode_of,
-    travelers_of,
 )
+from .notes import festival_note
+from .party import party_of
+from .shape import Shape, shape_of
 
 # "/trip", a Slack mention "<@U123>" or "<@U123|guide>", a DingTalk "@导游 " before the request.
 _PREFIX = re.compile(r"\s*(?:/trip\b|<@[A-Za-z0-9]+(?:\|[^>]*)?>|@[^\s@]{1,16}(?=\s|$))", re.IGNORECASE)
@@ -49,20 +52,91 @@ def understand(text: str, now: datetime, places: PlaceFinder, *, max_chars: int 
     if not cleaned:
         raise EmptyRequest("empty request", user_message=_empty(language))
     intent = intent_of(cleaned)
+    language = language_of(cleaned)
     start, end = _dates(cleaned, now, intent)
+    shape = shape_of(cleaned, places.spans(cleaned) if isinstance(places, AliasIndex) else [])
+    destination = _destination(cleaned, places, shape)
+    legs: tuple[TripLeg, ...] = ()
+    if intent is Intent.ITINERARY and shape.multi_city:
+        start, end, legs = _legs(cleaned, now, shape, language)
+    party = party_of(cleaned)
     return TripRequest(
         intent=intent,
-        destination=destination_of(cleaned, places),
+        destination=destination,
         start_date=start,
         end_date=end,
-        travelers=travelers_of(cleaned) or 1,
+        travelers=party.total if party else 1,
+        children=party.children if party else 0,
+        seniors=party.seniors if party else 0,
         mode=mode_of(cleaned) or TravelMode.UNSPECIFIED,
         budget=budget_of(cleaned) or Budget.UNSPECIFIED,
         interests=interests_of(cleaned),
-        around=is_around(cleaned),
-        language=language_of(cleaned),
+        around=is_around(cleaned) and not legs,
+        language=language,
         text=cleaned,
+        origin=shape.origin,
+        legs=legs,
+        notes=_notes(cleaned, now, language),
     )
+
+
+def _destination(text: str, places: PlaceFinder, shape: Shape) -> str | None:
+    """The first city visited; the origin ("从上海…") is never the destination."""
+    if shape.stops:
+        return shape.stops[0].place
+    if shape.origin_span is not None:
+        begin, end = shape.origin_span
+        return guess_place(text[:begin] + " " + text[end:])  # an unknown place after a known origin
+    return destination_of(text, places)
+
+
+def _legs(text: str, now: datetime, shape: Shape, language: Language) -> tuple[date, date, tuple[TripLeg, ...]]:
+    """Contiguous dates for every city in order; raises BadDates (asking back) when a share is unknown."""
+    mention = mention_dates(text, now)
+    shares = [stop.days for stop in shape.stops]
+    span = mention.anchor.days if mention.anchor is not None and mention.is_range else None
+    missing = [i for i, days in enumerate(shares) if days is None]
+    if len(missing) == 1 and span is not None and span - sum(d or 0 for d in shares) >= 1:
+        shares[missing[0]] = span - sum(d or 0 for d in shares)  # the rest of a stated range
+    names = [stop.place for stop in shape.stops]
+    written = [stop.written or stop.place for stop in shape.stops]
+    if any(days is None for days in shares):
+        raise BadDates("multi-city trip without every city's days",
+                       user_message=_ask_split(language, written, span))
+    days = [d for d in shares if d is not None]
+    if span is not None and span != sum(days):
+        raise BadDates(f"{span}-day range but the cities add up to {sum(days)} days",
+                       user_message=_ask_mismatch(language, written, days, span))
+    start = mention.anchor.start if mention.anchor is not None else now.date() + timedelta(days=1)
+    legs: list[TripLeg] = []
+    first = start
+    for name, count in zip(names, days, strict=True):
+        legs.append(TripLeg(destination=name, days=count, start_date=first,
+                            end_date=first + timedelta(days=count - 1)))
+        first += timedelta(days=count)
+    return start, first - timedelta(days=1), tuple(legs)
+
+
+def _notes(text: str, now: datetime, language: Language) -> tuple[str, ...]:
+    note = festival_note(text, now.date(), language)
+    return (note,) if note else ()
+
+
+def _ask_split(language: Language, names: list[str], span: int | None) -> str:
+    if language is Language.ZH:
+        total = f"这{span}天里" if span else ""
+        return f"这趟行程要去{'、'.join(names)}，{total}每个地方打算各待几天呢？例如“{names[0]}3天然后{names[1]}2天”。"
+    total = f" of the {span} days" if span else ""
+    return (f"You mention {', '.join(names)}. How many{total} days would you like in each? "
+            f"E.g. “{names[0]} 3 days then {names[1]} 2 days”.")
+
+
+def _ask_mismatch(language: Language, names: list[str], days: list[int], span: int) -> str:
+    if language is Language.ZH:
+        parts = "、".join(f"{n}{d}天" for n, d in zip(names, days, strict=True))
+        return f"日期一共是{span}天，但{parts}加起来是{sum(days)}天。想按哪个来？"
+    parts = ", ".join(f"{n} {d}" for n, d in zip(names, days, strict=True))
+    return f"The dates cover {span} days but {parts} add up to {sum(days)}. Which should I plan?"
 
 
 def _dates(text: str, now: datetime, intent: Intent) -> tuple[date | None, date | None]:
