@@ -3,8 +3,11 @@
 Translates only. DingTalk signs every callback with the headers ``timestamp`` (ms) and ``sign`` =
 base64(HMAC-SHA256(key=appSecret, msg=f"{timestamp}\\n{appSecret}")). A request whose timestamp is more
 than an hour off our clock, or whose sign differs, did not come from DingTalk: 401, body unread, nothing
-processed. An accepted message gets 200 at once and is handled after (dedupe by ``msgId`` in the intake,
-replies through the sender), as in Stream mode: DingTalk does not wait for a plan.
+processed. The sign covers only the timestamp, so anyone who saw one callback could send any body with its
+headers for an hour: a (timestamp, sign) pair is accepted once, a replay is refused with 401 (two genuine
+callbacks in the same millisecond would collide; DingTalk signs each push afresh). An accepted message gets
+200 at once and is handled after (dedupe by ``msgId`` in the intake, replies through the sender), as in
+Stream mode: DingTalk does not wait for a plan. Malformed input of any kind is a 4xx, never a 5xx.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from adapters.http_guard import ReplayGuard, json_object, malformed_is_client_error
 
 log = logging.getLogger("tourguide.dingtalk")
 
@@ -38,7 +43,7 @@ def signature(timestamp: str, app_secret: str) -> str:
 
 def verify(timestamp: str, sign: str, app_secret: str, now_ms: int) -> bool:
     """True when ``sign`` matches and ``timestamp`` (ms) is within an hour of ``now_ms``."""
-    if not timestamp.isdigit() or abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
+    if not (timestamp.isascii() and timestamp.isdigit()) or abs(now_ms - int(timestamp)) > MAX_SKEW_MS:
         return False
     return hmac.compare_digest(sign.encode(), signature(timestamp, app_secret).encode())
 
@@ -51,18 +56,20 @@ class CallbackReceiver:
         self._secret = app_secret
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._replays = ReplayGuard(MAX_SKEW_MS / 1000, clock)
 
     async def handle(self, request: web.Request) -> web.Response:
         """``POST /dingtalk/callback``: 401 unless signed by DingTalk, 400 unless a JSON object, else 200."""
         now_ms = int(self._clock() * 1000)
-        if not verify(request.headers.get("timestamp", ""), request.headers.get("sign", ""), self._secret, now_ms):
+        timestamp, sign = request.headers.get("timestamp", ""), request.headers.get("sign", "")
+        if not verify(timestamp, sign, self._secret, now_ms):
             log.warning("DingTalk callback refused: bad signature or timestamp from %s", request.remote)
             return web.json_response({"error": "invalid signature"}, status=401)
-        try:
-            data = await request.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        if not self._replays.first_use(timestamp, sign):
+            log.warning("DingTalk callback refused: replayed signature from %s", request.remote)
+            return web.json_response({"error": "signature already used"}, status=401)
+        data = json_object(await request.read())  # None for non-JSON, non-objects and runaway nesting
+        if data is None:
             return web.json_response({"error": "body must be a JSON object"}, status=400)
         task = asyncio.create_task(self._run(data))
         self._tasks.add(task)
@@ -88,7 +95,7 @@ class CallbackReceiver:
 async def http_callback(on_message: OnMessage, app_secret: str, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``POST /dingtalk/callback`` until the block exits; yields its URL."""
     receiver = CallbackReceiver(on_message, app_secret)
-    app = web.Application()
+    app = web.Application(middlewares=[malformed_is_client_error])
     app.router.add_post(CALLBACK_PATH, receiver.handle)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()

@@ -27,7 +27,7 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import slack_blocks, slack_status
+from adapters import http_guard, slack_blocks, slack_status
 from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
 from agents.supervisor.intake import Submitted
 from bot.conversation import ConversationRef, InboundMessage, Progress
@@ -66,6 +66,7 @@ class SlackAdapter:
         self._closed = False
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
         self.app = bolt_app(client, signing_secret, oauth)
+        self.signing_secret = signing_secret  # HTTP mode checks it before Bolt parses a body (http_guard)
         if oauth is not None:  # uninstalls and revoked tokens delete the workspace's installation
             self.app.enable_token_revocation_listeners()
         self.app.command("/trip")(self._on_trip)
@@ -354,7 +355,8 @@ async def socket_mode(adapter: SlackAdapter, app_token: str) -> AsyncIterator[No
 @contextlib.asynccontextmanager
 async def http_mode(adapter: SlackAdapter, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``POST /slack/events`` (Bolt verifies signatures and timestamps); yields its URL."""
-    runner = web.AppRunner(adapter.app.web_app(path="/slack/events"), handle_signals=False)
+    app = http_guard.protect_slack(adapter.app.web_app(path="/slack/events"), adapter.signing_secret, "/slack/events")
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

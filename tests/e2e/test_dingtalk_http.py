@@ -7,12 +7,15 @@ Assertions are on the callback answers, the webhook posts the stand-in received 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import aiohttp
 
 from bot.chat_runtime import chat_services
 from bot.runtime import Pipeline, pipeline
@@ -95,3 +98,20 @@ async def test_a_repeated_msg_id_is_answered_once(tmp_path: Path) -> None:
     assert len(itineraries(fake.webhook_posts)) == 1
     assert len(fake.webhook_posts) == 2  # "planning…" + the plan, nothing for the repeats
     assert session_count(tmp_path) == 1
+
+
+async def test_a_replayed_signature_is_refused_even_with_another_body(tmp_path: Path) -> None:
+    async with FakeDingTalk() as fake, dingtalk_http_bot(tmp_path, fake) as (p, url):
+        genuine = fake.chatbot_message(REFERENCE)
+        headers = fake.callback_headers()
+        forged = fake.chatbot_message("3 days in Kyoto next weekend")  # what an eavesdropper would send
+        async with aiohttp.ClientSession() as session:
+            statuses = []
+            for data in (genuine, forged, genuine):
+                async with session.post(url, data=json.dumps(data).encode(), headers=headers) as response:
+                    statuses.append(response.status)
+        await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 1, timeout=15)
+        forged_task = await p.sessions.task_for_event("dingtalk", forged["msgId"])
+
+    assert statuses == [200, 401, 401]
+    assert forged_task is None and session_count(tmp_path) == 1

@@ -197,6 +197,7 @@ class FakeDingTalk:
         self._tokens: set[str] = set()
         self._sockets: list[web.WebSocketResponse] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_callback_ms = 0  # the newest callback timestamp signed (kept unique)
         self.cards: dict[str, JsonDict] = {}
         self._refused: dict[str, _ApiError] = {}
         self.connection_count = 0
@@ -413,7 +414,10 @@ class FakeDingTalk:
 
     def callback_headers(self, *, age_s: float = 0.0, bad_sign: bool = False) -> dict[str, str]:
         """The headers DingTalk signs a callback with; ``age_s`` backdates ``timestamp`` (negative: ahead)."""
-        timestamp = str(int((time.time() - age_s) * 1000))
+        stamp = int((time.time() - age_s) * 1000)
+        if age_s == 0:  # DingTalk signs each push afresh: never one timestamp twice (the bot refuses a replay)
+            stamp = self._last_callback_ms = max(stamp, self._last_callback_ms + 1)
+        timestamp = str(stamp)
         key = (self.client_secret + "x" if bad_sign else self.client_secret).encode()
         digest = hmac.new(key, f"{timestamp}\n{self.client_secret}".encode(), hashlib.sha256).digest()
         return {"Content-Type": "application/json; charset=utf-8", "timestamp": timestamp,
