@@ -68,6 +68,20 @@ class ApiCall:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class Hold:
+    """A Web API call held open after the fake acted on it (see :meth:`FakeSlack.hold`)."""
+
+    method: str
+    when: Callable[[JsonDict], bool]
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the held response go (to a caller that may be long dead)."""
+        self.released.set()
+
+
 @dataclass(frozen=True)
 class PostedMessage:
     """A message the app posted or updated through the Web API."""
@@ -260,6 +274,8 @@ class FakeSlack:
         self._injected: dict[str, list[tuple[int, JsonDict, dict[str, str]]]] = {}
         self._passes: dict[str, int] = {}  # calls to let through before the next injected error
         self._response_urls: dict[str, float] = {}
+        self._holds: list[Hold] = []
+        self._holds_seen: list[Hold] = []
         self._tickets: set[str] = set()
         self._sockets: list[web.WebSocketResponse] = []
         self.connection_count = 0
@@ -289,6 +305,8 @@ class FakeSlack:
     ) -> None:
         for task in list(self._redeliveries):
             task.cancel()
+        for held in self._holds_seen:
+            held.release()
         for ws in list(self._sockets):
             await ws.close()
         if self._runner is not None:
@@ -344,6 +362,17 @@ class FakeSlack:
         headers = {"Retry-After": str(retry_after or 1)} if status == 429 else {}
         self._passes[method] = after
         self._injected.setdefault(method, []).append((status, {"ok": False, "error": error}, headers))
+
+    def hold(self, method: str, when: Callable[[JsonDict], bool] = lambda _params: True) -> Hold:
+        """Hold the response of the next call to ``method`` whose params match ``when``, after acting on it.
+
+        Slack has done the work (a posted message is recorded and visible in the thread) but the app
+        gets no answer until ``release()``: the window in which a crash test kills the app.
+        """
+        held = Hold(method, when)
+        self._holds.append(held)
+        self._holds_seen.append(held)
+        return held
 
     def new_ts(self) -> str:
         """A unique, increasing message ts such as ``1732350000.000100``."""
@@ -490,6 +519,11 @@ class FakeSlack:
         token = _bearer(request) or params.pop("token", None)
         status, body, headers = self._answer(method, token, params)
         self.calls.append(ApiCall(method, token, params, body))
+        held = next((h for h in self._holds if h.method == method and h.when(params)), None)
+        if held is not None:
+            self._holds.remove(held)
+            held.reached.set()
+            await held.released.wait()
         return web.json_response(body, status=status, headers=headers)
 
     def _answer(self, method: str, token: str | None, params: JsonDict) -> tuple[int, JsonDict, dict[str, str]]:
