@@ -2,8 +2,8 @@
 
 Translates only. The SDK (dingtalk-stream 0.24.3) makes blocking ``requests`` calls on the loop that
 runs ``client.start()`` and only stops when cancelled twice, so it gets a thread and an event loop of
-its own (:class:`StreamThread`). Its ``AsyncChatbotHandler`` ACKs each frame at once; our handler
-hands the message to our loop and returns, and the work (dedupe by ``msgId``, session) happens there.
+its own (:class:`StreamThread`). Our handler runs the commit (dedupe by ``msgId``, session) on the
+bot's loop and ACKs the frame only after it; starting the session and progress happen after the ACK.
 Progress is an AI card (:mod:`dingtalk_progress`) when a card template is configured, else one short
 "planning…" message.
 The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through an
@@ -18,16 +18,20 @@ import logging
 import platform
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 import dingtalk_stream
 import requests
+from dingtalk_stream.frames import AckMessage
 
 from adapters.dingtalk_progress import ProgressCards
 from adapters.dingtalk_sender import DingTalkSender, split_markdown
+from agents.supervisor.intake import Submitted
 from bot.conversation import ConversationRef, InboundMessage
+from bot.errors import BusError
 from bot.logs import log_context
 from bot.runtime import Pipeline
 from storage.outbox import Reply
@@ -35,6 +39,7 @@ from storage.outbox import Reply
 log = logging.getLogger("tourguide.dingtalk")
 
 PLATFORM = "dingtalk"
+ACK_WAIT_S = 5.0  # longest the Stream ACK waits for the commit (DingTalk redelivers unacked frames)
 _PLANNING = {True: "🧭 正在为你规划行程，请稍候…", False: "🧭 Planning your trip, one moment…"}
 _TITLES = {True: "行程助手", False: "Tour guide"}
 
@@ -61,16 +66,28 @@ class _StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return answer
 
 
-class _Handler(dingtalk_stream.AsyncChatbotHandler):  # type: ignore[misc]
-    """Runs in the SDK's thread pool after the ACK went out: hands the message over and returns."""
+class _Handler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Runs on the stream thread's loop: the ACK frame goes back only once the message is committed.
+
+    The commit (dedupe row + session) runs on the bot's loop; it takes milliseconds, far inside the time
+    DingTalk waits for an ACK before it redelivers. If it fails or is slow, the ACK says so and DingTalk
+    delivers the message again (a duplicate is recognised by its msgId).
+    """
 
     def __init__(self, adapter: DingTalkAdapter, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(max_workers=2)
+        super().__init__()
         self._adapter = adapter
         self._loop = loop
+        self.async_executor = ThreadPoolExecutor(max_workers=1)  # kept for the caller's shutdown call
 
-    def process(self, callback: Any) -> None:
-        asyncio.run_coroutine_threadsafe(self._adapter.on_message(dict(callback.data)), self._loop)
+    async def process(self, callback: Any) -> tuple[int, str]:
+        done = asyncio.run_coroutine_threadsafe(self._adapter.on_message(dict(callback.data)), self._loop)
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(done), ACK_WAIT_S)
+        except Exception as exc:  # not committed (yet): let DingTalk redeliver rather than lose it
+            log.warning("message not committed before the ACK deadline (%s); asking for a redelivery", exc)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "not committed"
+        return AckMessage.STATUS_OK, "OK"
 
 
 class StreamThread:
@@ -120,6 +137,7 @@ class DingTalkAdapter:
         self._sender = sender
         self._cards = cards  # progress as an AI card (a card template is configured), else one message
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def stream(self, client_id: str, client_secret: str, endpoint: str) -> tuple[StreamThread, Any]:
         """The stream thread to run, and the SDK handler (its thread pool must be shut down after)."""
@@ -129,25 +147,36 @@ class DingTalkAdapter:
         return StreamThread(client), handler
 
     async def on_message(self, data: dict[str, Any]) -> None:
-        """A robot message (the callback's data): submit it, then show progress if a session started."""
+        """A robot message (the callback's data): commit it; the session starts and progress shows after.
+
+        Returns once the inbound event and its session (or direct answer) are committed, so the Stream
+        ACK / HTTP 200 that waits for it never acknowledges a message a crash could still lose.
+        """
         if data.get("senderId") and data.get("senderId") == data.get("chatbotUserId"):
             return  # our own message
         message = inbound(data)
         with log_context(platform=PLATFORM):
-            try:
-                submitted = await self._pipeline.intake.submit(message)
-                self.after_submit()
-            except Exception:
-                log.exception("could not accept message %s", message.event_id)
-                return
+            submitted = await self._pipeline.intake.submit(message, start=False)
+        if not submitted.duplicate:
+            task = asyncio.create_task(self._run(submitted, message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, submitted: Submitted, message: InboundMessage) -> None:
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            log.info("request submitted (started=%s, duplicate=%s)", submitted.started, submitted.duplicate)
-            if submitted.started and not submitted.duplicate:
-                planning = functools.partial(self._planning, message.ref, _is_zh(message.text))
-                if self._cards is not None:
-                    self._cards.start(submitted.task_id, message.ref, fallback=planning)
-                else:
-                    await planning()
+            log.info("request committed (session=%s)", submitted.started)
+            self.after_submit()
+            if not submitted.started:
+                return
+            try:
+                await self._pipeline.supervisor.start(submitted.task_id)
+            except BusError as exc:  # committed: the Supervisor's watchdog starts it when RocketMQ is back
+                log.warning("session stored, start deferred: %s", exc)
+            planning = functools.partial(self._planning, message.ref, _is_zh(message.text))
+            if self._cards is not None:
+                self._cards.start(submitted.task_id, message.ref, fallback=planning)
+            else:
+                await planning()
 
     async def _planning(self, ref: ConversationRef, zh: bool) -> None:
         try:
@@ -162,7 +191,15 @@ class DingTalkAdapter:
         after a restart) resumes with the first part DingTalk has not accepted yet.
         """
         parts = split_markdown(reply.text)
-        for index in range(reply.parts_sent, len(parts)):
+        first = reply.parts_sent
+        if reply.in_doubt and first < len(parts):
+            # The process died while this part was on its way, and DingTalk offers no way to look it up
+            # (the robot send APIs take no idempotency key): the documented choice is at most once per part.
+            log.warning("part %d may have reached DingTalk before a crash; not sending it again", first + 1)
+            first += 1
+            if len(parts) > 1:
+                await self._pipeline.outbox.mark_part_sent(reply.task_id, first)
+        for index in range(first, len(parts)):
             await self._sender.send_part(reply.ref, _TITLES[_is_zh(reply.text)], parts[index])
             if len(parts) > 1:  # a single message is covered by mark_sent alone
                 await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)

@@ -31,6 +31,7 @@ log = logging.getLogger("tourguide.dingtalk")
 CALLBACK_PATH = "/dingtalk/callback"
 MAX_SKEW_MS = 60 * 60 * 1000  # DingTalk's rule: more than one hour off is an illegal request
 DRAIN_TIMEOUT_S = 5.0
+COMMIT_WAIT_S = 5.0  # the 200 waits this long for the commit; DingTalk retries a callback it got no 200 for
 
 OnMessage = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -49,13 +50,13 @@ def verify(timestamp: str, sign: str, app_secret: str, now_ms: int) -> bool:
 
 
 class CallbackReceiver:
-    """The aiohttp handler: verify, answer at once, hand the message to ``on_message`` in the background."""
+    """The aiohttp handler: verify, commit through ``on_message``, then answer 200 (503 if not committed)."""
 
     def __init__(self, on_message: OnMessage, app_secret: str, clock: Callable[[], float] = time.time) -> None:
         self._on_message = on_message
         self._secret = app_secret
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
         self._replays = ReplayGuard(MAX_SKEW_MS / 1000, clock)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -74,13 +75,20 @@ class CallbackReceiver:
         task = asyncio.create_task(self._run(data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # on_message returns once the message is committed: answer 200 only then (a crash before it makes
+        # DingTalk retry instead of losing the message); a caller that hangs up does not cancel the commit.
+        done, _ = await asyncio.wait({task}, timeout=COMMIT_WAIT_S)
+        if not done or task.result() is False:
+            return web.json_response({"error": "not accepted yet"}, status=503)
         return web.json_response({})  # no inline reply: answers go through the session webhook / OpenAPI
 
-    async def _run(self, data: dict[str, Any]) -> None:
+    async def _run(self, data: dict[str, Any]) -> bool:
         try:
             await self._on_message(data)
-        except Exception:  # DingTalk already has its 200; the log is the only place this can go
+        except Exception:  # 503: DingTalk delivers it again
             log.exception("DingTalk callback %s not handled", data.get("msgId"))
+            return False
+        return True
 
     async def drain(self) -> None:
         """Let accepted messages reach the intake (bounded), then cancel what is left."""
