@@ -43,6 +43,9 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.arrived = asyncio.Event()  # set by the first request
+        self.gate = asyncio.Event()  # cleared by a test to hold every answer open until it is set again
+        self.gate.set()
         self._script: deque[Reply] = deque()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -73,6 +76,7 @@ class ScriptedServer:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.gate.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -86,6 +90,8 @@ class ScriptedServer:
         body = await request.json() if request.can_read_body else None
         recorded = Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
         self.requests.append(recorded)
+        self.arrived.set()
+        await self.gate.wait()
         reply = check(recorded) or (self._script.popleft() if self._script else Reply())
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
