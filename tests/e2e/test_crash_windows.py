@@ -133,3 +133,18 @@ async def test_kill_between_the_answer_post_and_mark_sent_posts_it_once(tmp_path
 
     assert len(_answers(slack)) == 1
     assert _answers(slack)[0].thread_ts == mention["ts"]
+
+
+async def test_kill_right_after_the_socket_mode_ack_still_answers(tmp_path: Path) -> None:
+    async with FakeSlack() as slack:
+        env = {"SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": slack.app_token,
+               "SLACK_API_URL": slack.api_url}
+        async with bot(tmp_path, **env) as first:
+            await slack.wait_connected(timeout=30)
+            envelope = await slack.push_event(slack.app_mention(REQUEST))
+            await slack.wait_for_ack(envelope, timeout=10)
+            await kill_group(first)  # Slack has its ack and will not redeliver
+        assert _rows(tmp_path / "data", "SELECT COUNT(*) FROM inbound") == [(1,)]
+        async with bot(tmp_path, **env):
+            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+    assert len(_answers(slack)) == 1

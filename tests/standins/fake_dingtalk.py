@@ -199,6 +199,8 @@ class FakeDingTalk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_callback_ms = 0  # the newest callback timestamp signed (kept unique)
         self.cards: dict[str, JsonDict] = {}
+        self._webhook_holds: list[tuple[Callable[[JsonDict], bool], threading.Event, threading.Event]] = []
+        self._releases: list[threading.Event] = []
         self._refused: dict[str, _ApiError] = {}
         self.connection_count = 0
         self.base_url = ""
@@ -220,6 +222,8 @@ class FakeDingTalk:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        for release in self._releases:
+            release.set()
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             await asyncio.to_thread(self._thread.join, 10)
@@ -538,7 +542,23 @@ class FakeDingTalk:
         elif not self._limiter.allow(conversation):
             errcode, errmsg = THROTTLED_ERRCODE, THROTTLED_MESSAGE
         self._record("webhook", WebhookPost(session, conversation, body, errcode))
+        held = next((h for h in self._webhook_holds if h[0](body)), None)
+        if held is not None:  # DingTalk shows the message; the answer to the app is held open
+            self._webhook_holds.remove(held)
+            held[1].set()
+            await asyncio.to_thread(held[2].wait)  # a threading.Event: the test sets it from its own loop
         return web.json_response({"errcode": errcode, "errmsg": errmsg})
+
+    def hold_webhook(self, when: Callable[[JsonDict], bool]) -> tuple[threading.Event, threading.Event]:
+        """Hold the answer to the next session-webhook post matching ``when`` (after recording it).
+
+        Returns (reached, release): set ``release`` to let the response go (to a caller perhaps long dead).
+        """
+        reached, release = threading.Event(), threading.Event()
+        with self._lock:
+            self._webhook_holds.append((when, reached, release))
+            self._releases.append(release)
+        return reached, release
 
     # -- OpenAPI -----------------------------------------------------------------------------------
 
