@@ -62,6 +62,8 @@ WET_CONDITIONS = frozenset(
     {Condition.DRIZZLE, Condition.RAIN, Condition.HEAVY_RAIN, Condition.THUNDERSTORM, Condition.SNOW}
 )
 WeatherSource = Literal["forecast", "climate", "offline"]
+ActivityKind = Literal["sight", "meal", "snack", "travel", "free"]
+DayKind = Literal["city", "trip", "transfer", "free"]
 
 
 class Frozen(BaseModel):
@@ -128,11 +130,20 @@ class WeatherDay(Frozen):
     temp_max_c: float
     precipitation_probability: int = Field(ge=0, le=100)
     source: WeatherSource
+    # Climate normals only (source "climate" / "offline"): days of that month with rain / with snow.
+    # Such a day is typical weather, never a prediction that this day is wet.
+    rain_days: int | None = Field(default=None, ge=0, le=31)
+    snow_days: int | None = Field(default=None, ge=0, le=31)
 
     @property
     def is_wet(self) -> bool:
         """True when outdoor plans should move indoors."""
         return self.condition in WET_CONDITIONS or self.precipitation_probability >= 60
+
+    @property
+    def expected_wet(self) -> bool:
+        """True when a forecast says this very day is wet; climate normals never do."""
+        return self.source == "forecast" and self.is_wet
 
 
 class WeatherReport(Frozen):
@@ -152,6 +163,8 @@ class Activity(Frozen):
     indoor: bool = False
     duration_hours: float = Field(default=2.0, ge=0, le=24)
     drive_hours: float | None = None  # driving time from the base city, for day trips
+    kind: ActivityKind | None = None  # None: not said (older or LLM plans); the checker then guesses
+    cost_cny: int | None = None  # rough cost per person, when known
 
 
 class ItineraryDay(Frozen):
@@ -162,6 +175,8 @@ class ItineraryDay(Frozen):
     activities: tuple[Activity, ...]
     weather: WeatherDay | None = None
     notes: str = ""
+    kind: DayKind | None = None
+    city: str = ""  # in a multi-city trip, where this day is spent
 
 
 class Itinerary(Frozen):
@@ -171,3 +186,4 @@ class Itinerary(Frozen):
     days: tuple[ItineraryDay, ...]
     summary: str = ""
     tips: tuple[str, ...] = ()
+    notice: str = ""  # one short line about how the plan was made (an LLM plan replaced by the offline one)

@@ -32,8 +32,22 @@ def day_label(d: date, lang: Language) -> str:
     return d.strftime("%a %-d %b")
 
 
+def _typical(day: WeatherDay, lang: Language) -> str:
+    """Climate normals of the day's month: a typical range and how many days of the month are wet."""
+    temps = f"{day.temp_min_c:.0f}–{day.temp_max_c:.0f}°C"
+    rain, snow = day.rain_days or 0, day.snow_days or 0
+    if lang == Language.ZH:
+        wet = "、".join(part for part in (f"约{rain}天有雨" if rain else "", f"约{snow}天有雪" if snow else "") if part)
+        return f"{day.date.month}月常年 {temps}，当月{wet or '很少降水'}"
+    wet = " and ".join(part for part in (f"rain on about {rain} days" if rain else "",
+                                         f"snow on about {snow} days" if snow else "") if part)
+    return f"typical {day.date:%B}: {temps}, {wet or 'little rain or snow'} of the month"
+
+
 def weather_line(day: WeatherDay, lang: Language) -> str:
-    """One bullet for one day's weather."""
+    """One bullet for one day's weather (a climate-normal day says what is typical, never that it rains)."""
+    if day.source != "forecast" and day.rain_days is not None:
+        return f"- {day_label(day.date, lang)}{'：' if lang == Language.ZH else ': '}{_typical(day, lang)}"
     emoji, zh, en = CONDITIONS[day.condition]
     temps = f"{day.temp_min_c:.0f}–{day.temp_max_c:.0f}°C"
     if lang == Language.ZH:
@@ -49,6 +63,12 @@ def weather_block(report: WeatherReport, lang: Language, place: str = "") -> lis
         SOURCES[s][1] for s in sources
     )
     head = f"**{place}天气（来源：{labels}）**" if lang == Language.ZH else f"**Weather in {place}** ({labels})"
+    normals = [d for d in report.days if d.source != "forecast" and d.rain_days is not None]
+    if normals and len(normals) == len(report.days):
+        # Every day is a climate normal: one line per month instead of identical lines per day.
+        months = {(d.date.year, d.date.month): d for d in reversed(normals)}
+        return [head, *(f"- {_typical(d, lang)}" for d in sorted(months.values(), key=lambda d: d.date)),
+                *([f"_{report.note}_"] if report.note else [])]
     lines = [head, *(weather_line(d, lang) for d in report.days)]
     if report.note:
         lines.append(f"_{report.note}_")

@@ -6,59 +6,58 @@ and by the live weather agent for days beyond the 16-day forecast horizon
 report says so. Only catalog destinations get an estimate: an unknown place raises
 :class:`~bot.errors.UnknownPlace` instead of receiving invented weather.
 
-The wet/dry decision for a day is a stable hash of (destination, date) compared with the
-month's wet-day probability, so the same request always gets the same answer.
+No day is ever presented as rainy: every day carries the month's typical range, its typical dry-day
+sky, and how many days of that month usually see rain or snow (``rain_days`` / ``snow_days``). Plans
+keep an indoor alternative every day instead of betting on invented wet days. Snow is reported as
+snow where the month's mean temperature is near or below freezing.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 
 from agents.knowledge.catalog import Catalog
 from agents.knowledge.models import ClimateMonth, Destination
-from bot.schemas import Condition, WeatherDay, WeatherReport, WeatherSource
+from bot.schemas import WeatherDay, WeatherReport, WeatherSource
 
 OFFLINE_NOTE = "Offline estimate from climate normals (no live forecast)"
 CLIMATE_NOTE = "Climate averages for days beyond the forecast horizon (not a forecast)"
 MAX_DAYS = 366
-_TEMP_SWING_C = 2.0  # +/- day-to-day variation around the monthly means
 
 
-def _unit(*parts: str) -> float:
-    """A stable pseudo-random number in [0, 1) for ``parts`` (hash() is salted per process)."""
-    digest = hashlib.sha256("|".join(parts).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+_SNOW_MEAN_C = 0.0  # at or below this monthly mean, precipitation falls as snow
+_MIXED_MEAN_C = 4.0  # up to this mean, about half of it does
 
 
-def _wet_condition(normals: ClimateMonth) -> Condition:
-    if (normals.min_c + normals.max_c) / 2 <= 0:
-        return Condition.SNOW
-    if normals.max_c >= 28:
-        return Condition.THUNDERSTORM  # hot-month rain is mostly convective showers
-    return Condition.RAIN
+def _days_in_month(day: date) -> int:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return (following - date(day.year, day.month, 1)).days
 
 
-def _probability(wet_pct: int, wet: bool) -> int:
-    # Keep the figure consistent with the decision: WeatherDay.is_wet flips at 60 %.
-    if wet:
-        return max(60, min(95, wet_pct + 40))
-    return min(wet_pct // 2, 40)
+def wet_days(normals: ClimateMonth, day: date) -> tuple[int, int]:
+    """(rain days, snow days) in a typical ``day.month`` at these normals."""
+    wet = round(_days_in_month(day) * normals.wet_pct / 100)
+    mean = (normals.min_c + normals.max_c) / 2
+    if mean <= _SNOW_MEAN_C:
+        return 0, wet
+    if mean <= _MIXED_MEAN_C:
+        return wet - wet // 2, wet // 2
+    return wet, 0
 
 
 def climate_day(destination: Destination, day: date, source: WeatherSource = "climate") -> WeatherDay:
-    """The climate-normal estimate of one day at ``destination``, labelled with ``source``."""
+    """The climate normals of one day at ``destination``, labelled with ``source``: typical, not a forecast."""
     normals = destination.month(day.month)
-    key = (destination.name, day.isoformat())
-    wet = _unit("wet", *key) * 100 < normals.wet_pct
-    shift = (_unit("temp", *key) - 0.5) * 2 * _TEMP_SWING_C
+    rain, snow = wet_days(normals, day)
     return WeatherDay(
         date=day,
-        condition=_wet_condition(normals) if wet else normals.dry_condition,
-        temp_min_c=round(normals.min_c + shift, 1),
-        temp_max_c=round(normals.max_c + shift, 1),
-        precipitation_probability=_probability(normals.wet_pct, wet),
+        condition=normals.dry_condition,
+        temp_min_c=normals.min_c,
+        temp_max_c=normals.max_c,
+        precipitation_probability=normals.wet_pct,  # the share of the month's days with precipitation
         source=source,
+        rain_days=rain,
+        snow_days=snow,
     )
 
 

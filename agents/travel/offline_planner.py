@@ -8,11 +8,13 @@ matched to each date by day; wet days get indoor plans only.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from agents.knowledge.catalog import Catalog
 from bot.errors import UnknownPlace
 from bot.schemas import Itinerary, Language, TravelMode, TripRequest, WeatherDay, WeatherReport
 
+from .legs import transfer
 from .overview import summary, tips
 from .render import RenderContext, render_day
 from .selection import choose_days, preferences
@@ -63,6 +65,9 @@ class OfflinePlanner:
             budget=request.budget,
             transit=request.mode is TravelMode.PUBLIC_TRANSPORT,
             around=request.around,
+            country=destination.country,
+            slow=prefs.slow,
+            **self._arrival(request, chinese),
         )
         return Itinerary(
             destination=destination.label(chinese),
@@ -70,3 +75,15 @@ class OfflinePlanner:
             summary=summary(request, choices, ctx),
             tips=tips(request, choices, prefs, ctx),
         )
+
+    def _arrival(self, request: TripRequest, chinese: bool) -> dict[str, Any]:
+        """The transfer that opens a multi-city leg: from the previous city, by train, car or plane."""
+        if not request.arrive_from or not request.destination:
+            return {}
+        try:
+            origin = self._catalog.place(request.arrive_from)
+            name = self._catalog.local_name(request.arrive_from, request.language)
+        except UnknownPlace:
+            return {"arrive_from": request.arrive_from, "transfer_hours": 3.0}
+        move = transfer(origin, self._catalog.place(request.destination), request.mode is TravelMode.SELF_DRIVE)
+        return {"arrive_from": name, "transfer_hours": move.hours, "transfer_by": move.by}

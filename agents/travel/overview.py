@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.schemas import Budget, TravelMode, TripRequest
 
-from .render import RenderContext
+from .render import RenderContext, daily_spend
 from .selection import DayChoice, Preferences
 
 _MAX_TIPS = 6
@@ -40,6 +40,9 @@ def summary(request: TripRequest, days: Sequence[DayChoice], ctx: RenderContext)
     )
     if any(d.wet for d in days):
         text += ctx.say("summary_rain")
+    if free := sum(d.free for d in days):
+        text += ctx.say("summary_free", count=free)
+    text += ("" if ctx.zh else " ") + daily_spend(ctx)
     return text + (ctx.say("summary_estimate") if _estimated(days) else "")
 
 

@@ -62,6 +62,65 @@ PHRASES: dict[str, dict[Language, str]] = {
         Language.ZH: "天气较好（{low}~{high}°C{estimate}），优先安排户外景点。",
     },
     "estimate": {Language.EN: ", climate estimate", Language.ZH: "，气候估计值"},
+    "snow_note": {
+        Language.EN: "Snow forecast ({chance}%, {low}-{high} °C): indoor options only today; dress warmly, "
+        "wear boots with grip and check road conditions.",
+        Language.ZH: "预报有雪（降水概率{chance}%，{low}~{high}°C），今天只安排室内项目；注意保暖、穿防滑鞋，"
+        "自驾请留意路况。",
+    },
+    "typical_rain": {
+        Language.EN: "Typical for {month}: {low}-{high} °C, rain on about {rain} days of the month "
+        "(climate normals, not a forecast).",
+        Language.ZH: "{month}月常年气温{low}~{high}°C，当月约{rain}天有雨（气候常年值，并非预报）。",
+    },
+    "typical_snow": {
+        Language.EN: "Typical for {month}: {low}-{high} °C, snow on about {snow} days of the month "
+        "(climate normals, not a forecast); dress for the cold.",
+        Language.ZH: "{month}月常年气温{low}~{high}°C，当月约{snow}天有降雪（气候常年值，并非预报），注意防寒保暖。",
+    },
+    "typical_mixed": {
+        Language.EN: "Typical for {month}: {low}-{high} °C, rain on about {rain} and snow on about {snow} "
+        "days of the month (climate normals, not a forecast).",
+        Language.ZH: "{month}月常年气温{low}~{high}°C，当月约{rain}天有雨、{snow}天有雪（气候常年值，并非预报）。",
+    },
+    "plan_b": {
+        Language.EN: "Plan B if the weather turns: {place} (indoors).",
+        Language.ZH: "如遇雨雪，可改去室内的{place}。",
+    },
+    "plan_b_any": {
+        Language.EN: "Plan B if the weather turns: a museum, a market hall or a long lunch indoors.",
+        Language.ZH: "如遇雨雪，可改去博物馆、室内市集或在餐厅多坐一会儿。",
+    },
+    "slow_note": {
+        Language.EN: "Relaxed pace: a rest at the hotel after lunch.",
+        Language.ZH: "节奏放缓：午饭后回酒店休息一下。",
+    },
+    "spend": {
+        Language.EN: "Rough spend: about US${usd} per person a day for sights, food and local transport "
+        "(lodging extra).",
+        Language.ZH: "预计花费：每人每天约{cny}元（门票、餐饮、市内交通，不含住宿）。",
+    },
+    "free_title": {Language.EN: "Free day in {city}", Language.ZH: "{city}自由活动日"},
+    "free_time": {Language.EN: "Free time in {city}", Language.ZH: "{city}自由活动"},
+    "free_time_desc": {
+        Language.EN: "Wander a neighbourhood you liked, shop, or simply rest.",
+        Language.ZH: "逛逛喜欢的街区、购物，或者好好休息。",
+    },
+    "free_note": {
+        Language.EN: "I have no more sights for this city offline, so this day is yours rather than a repeat.",
+        Language.ZH: "离线资料里这座城市的景点已经安排完，这天留给你自由安排，不再重复之前的景点。",
+    },
+    "snack": {Language.EN: "Snack: {food}", Language.ZH: "小吃：{food}"},
+    "snack_desc": {Language.EN: "A local treat between sights.", Language.ZH: "景点间歇尝尝当地小吃。"},
+    "transfer_title": {Language.EN: "{origin} to {city}", Language.ZH: "{origin}前往{city}"},
+    "transfer_train": {Language.EN: "Train from {origin} to {city}", Language.ZH: "乘高铁/火车从{origin}前往{city}"},
+    "transfer_drive": {Language.EN: "Drive from {origin} to {city}", Language.ZH: "从{origin}自驾前往{city}"},
+    "transfer_flight": {Language.EN: "Fly from {origin} to {city}", Language.ZH: "从{origin}乘飞机前往{city}"},
+    "transfer_desc": {
+        Language.EN: "About {hours} h door to door; check out early and book ahead.",
+        Language.ZH: "全程约{hours}小时，早点退房并提前订票。",
+    },
+    "snowy_suffix": {Language.EN: " (snowy-day plan)", Language.ZH: "（雪天室内方案）"},
     "no_weather_note": {
         Language.EN: "No weather data: check the forecast before you go.",
         Language.ZH: "暂无天气数据，出发前请查看天气预报。",
@@ -81,6 +140,10 @@ PHRASES: dict[str, dict[Language, str]] = {
     "summary": {
         Language.EN: "{days}-day {kind} {where}, {start} to {end}: {parts}.",
         Language.ZH: "{where}{days}日{kind}（{start}至{end}）：{parts}。",
+    },
+    "summary_free": {
+        Language.EN: " {count} day(s) are left free rather than repeating sights.",
+        Language.ZH: "其中{count}天为自由活动，不重复已去过的景点。",
     },
     "summary_rain": {
         Language.EN: " Rainy days use indoor options.",

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.knowledge.models import Attraction, DayTrip, Highlight, Named
-from bot.schemas import Activity, Budget, ItineraryDay, Language, WeatherDay
+from agents.knowledge.rules import daily_cost
+from bot.schemas import Activity, ActivityKind, Budget, DayKind, ItineraryDay, Language, WeatherDay
 
 from .phrases import say
 from .selection import DayChoice
@@ -31,6 +32,11 @@ class RenderContext:
     budget: Budget
     transit: bool  # public transport instead of driving
     around: bool
+    country: str = ""
+    arrive_from: str = ""  # the previous city of a multi-city trip, in the request's language
+    transfer_hours: float = 0.0
+    transfer_by: str = "train"  # "train", "drive" or "flight"
+    slow: bool = False  # children or older people: a midday rest
 
     @property
     def zh(self) -> bool:
@@ -55,6 +61,7 @@ class _Step:
     not_before: float = 0.0
     meal: bool = False
     drive_hours: float | None = None
+    kind: ActivityKind = "sight"
 
 
 def _clock(hours: float) -> str:
@@ -77,7 +84,8 @@ def _schedule(steps: Sequence[_Step], start: float) -> tuple[Activity, ...]:
             gap = 0.0 if step.drive_hours is not None else _GAP_HOURS
             clock = begins + step.hours + gap
         activities.append(Activity(time=_clock(begins), name=step.name, description=step.description,
-                                   indoor=step.indoor, duration_hours=step.hours, drive_hours=step.drive_hours))
+                                   indoor=step.indoor, duration_hours=step.hours, drive_hours=step.drive_hours,
+                                   kind=step.kind))
     return tuple(activities)
 
 
@@ -85,8 +93,26 @@ def _meal_steps(meals: Sequence[Named], ctx: RenderContext) -> list[_Step]:
     level = ctx.budget.value if ctx.budget in (Budget.LOW, Budget.HIGH) else "medium"
     description = ctx.say(f"meal_desc_{level}")
     kinds = (("lunch", 1.0, _LUNCH_FROM), ("dinner", 1.5, _DINNER_FROM))
-    return [_Step(ctx.say(kind, food=ctx.name(food)), description, True, hours, start, meal=True)
+    return [_Step(ctx.say(kind, food=ctx.name(food)), description, True, hours, start, meal=True, kind="meal")
             for (kind, hours, start), food in zip(kinds, meals, strict=False)]
+
+
+def _snack_step(snack: Named | None, ctx: RenderContext) -> list[_Step]:
+    if snack is None:
+        return []
+    return [_Step(ctx.say("snack", food=ctx.name(snack)), ctx.say("snack_desc"), True, 0.5, kind="snack")]
+
+
+def _free_step(choice: DayChoice, ctx: RenderContext) -> _Step:
+    return _Step(ctx.say("free_time", city=ctx.city), ctx.say("free_time_desc"), False, 3.0, kind="free")
+
+
+def _transfer_step(ctx: RenderContext) -> _Step:
+    hours = f"{ctx.transfer_hours:g}"
+    name = ctx.say(f"transfer_{ctx.transfer_by}", origin=ctx.arrive_from, city=ctx.city)
+    drive = ctx.transfer_hours if ctx.transfer_by == "drive" else None
+    return _Step(name, ctx.say("transfer_desc", hours=hours), True, ctx.transfer_hours, drive_hours=drive,
+                 kind="travel")
 
 
 def _attraction_step(attraction: Attraction, ctx: RenderContext) -> _Step:
@@ -96,8 +122,12 @@ def _attraction_step(attraction: Attraction, ctx: RenderContext) -> _Step:
 
 def _city_steps(choice: DayChoice, ctx: RenderContext) -> list[_Step]:
     sights = [_attraction_step(a, ctx) for a in choice.attractions]
+    if choice.free:
+        sights.append(_free_step(choice, ctx))
     meals = _meal_steps(choice.meals, ctx)
-    return [*sights[:1], *meals[:1], *sights[1:], *meals[1:]]
+    if choice.transfer:
+        return [_transfer_step(ctx), *meals[:1], *sights, *_snack_step(choice.snack, ctx), *meals[1:]]
+    return [*sights[:1], *meals[:1], *sights[1:], *_snack_step(choice.snack, ctx), *meals[1:]]
 
 
 def _highlight_step(highlight: Highlight, trip: DayTrip, hours: float, ctx: RenderContext) -> _Step:
@@ -110,9 +140,9 @@ def _travel_steps(trip: DayTrip, ctx: RenderContext) -> tuple[_Step, _Step]:
     mode = "transit" if ctx.transit else "drive"
     drive = None if ctx.transit else trip.drive_hours
     there = _Step(ctx.say(f"go_{mode}", place=place), ctx.say(f"go_{mode}_desc", hours=hours, city=ctx.city),
-                  True, trip.drive_hours, drive_hours=drive)
+                  True, trip.drive_hours, drive_hours=drive, kind="travel")
     back = _Step(ctx.say(f"back_{mode}", city=ctx.city), ctx.say("back_desc", hours=hours),
-                 True, trip.drive_hours, drive_hours=drive)
+                 True, trip.drive_hours, drive_hours=drive, kind="travel")
     return there, back
 
 
@@ -127,9 +157,16 @@ def _trip_steps(choice: DayChoice, trip: DayTrip, ctx: RenderContext) -> list[_S
 def _weather_note(weather: WeatherDay | None, ctx: RenderContext) -> str:
     if weather is None:
         return ctx.say("no_weather_note")
-    estimate = ctx.say("estimate") if weather.source != "forecast" else ""
-    values = {"low": f"{weather.temp_min_c:.0f}", "high": f"{weather.temp_max_c:.0f}", "estimate": estimate}
-    if weather.is_wet:
+    values = {"low": f"{weather.temp_min_c:.0f}", "high": f"{weather.temp_max_c:.0f}", "estimate": ""}
+    if weather.source != "forecast":
+        # Climate normals: what the month is usually like, never a claim about this day.
+        rain, snow = weather.rain_days or 0, weather.snow_days or 0
+        key = "typical_snow" if snow and not rain else "typical_mixed" if snow else "typical_rain"
+        month = str(weather.date.month) if ctx.zh else f"{weather.date:%B}"
+        return ctx.say(key, rain=rain, snow=snow, month=month, **values)
+    if weather.expected_wet and weather.condition.value == "snow":
+        return ctx.say("snow_note", chance=weather.precipitation_probability, **values)
+    if weather.expected_wet:
         return ctx.say("wet_note", chance=weather.precipitation_probability, **values)
     return ctx.say("dry_note", **values)
 
@@ -138,15 +175,45 @@ def _title(choice: DayChoice, ctx: RenderContext) -> str:
     if choice.trip is not None:
         key = "trip_title_transit" if ctx.transit else "trip_title_drive"
         title = ctx.say(key, place=ctx.name(choice.trip), hours=f"{choice.trip.drive_hours:g}")
+    elif choice.transfer:
+        title = ctx.say("transfer_title", origin=ctx.arrive_from, city=ctx.city)
+    elif choice.free:
+        title = ctx.say("free_title", city=ctx.city)
     elif choice.last:
         title = ctx.say("last_title", city=ctx.city)
     else:
         title = ctx.say("city_title", city=ctx.city, first=ctx.name(choice.attractions[0]))
-    return title + (ctx.say("rainy_suffix") if choice.wet else "")
+    snowy = choice.weather is not None and choice.weather.condition.value == "snow"
+    suffix = "snowy_suffix" if snowy else "rainy_suffix"
+    return title + (ctx.say(suffix) if choice.wet else "")
+
+
+def _plan_b(choice: DayChoice, ctx: RenderContext) -> str:
+    if choice.wet or choice.trip is not None:
+        return ""
+    if choice.alternative is not None:
+        return ctx.say("plan_b", place=ctx.name(choice.alternative))
+    if not any(a.indoor for a in choice.attractions):
+        return ctx.say("plan_b_any")
+    return ""
+
+
+def daily_spend(ctx: RenderContext) -> str:
+    """The rough spend per person per day for the context's budget, in yuan (Chinese) or dollars."""
+    cny, usd = daily_cost(ctx.country, ctx.budget.value)
+    return ctx.say("spend", cny=cny, usd=usd)
 
 
 def _notes(choice: DayChoice, ctx: RenderContext) -> str:
     parts = [_weather_note(choice.weather, ctx)]
+    if plan_b := _plan_b(choice, ctx):
+        parts.append(plan_b)
+    if ctx.slow and choice.trip is None and not choice.free:
+        parts.append(ctx.say("slow_note"))
+    if ctx.budget is not Budget.UNSPECIFIED:
+        parts.append(daily_spend(ctx))
+    if choice.free:
+        parts.append(ctx.say("free_note"))
     if choice.trip is not None:
         parts.append(ctx.say("trip_note", hours=f"{choice.trip.drive_hours:g}"))
     elif choice.last:
@@ -156,9 +223,12 @@ def _notes(choice: DayChoice, ctx: RenderContext) -> str:
 
 def render_day(choice: DayChoice, ctx: RenderContext) -> ItineraryDay:
     """The ItineraryDay of one selection, timed and worded for ``ctx``."""
+    kind: DayKind
     if choice.trip is not None:
-        activities = _schedule(_trip_steps(choice, choice.trip, ctx), _TRIP_START)
+        activities, kind = _schedule(_trip_steps(choice, choice.trip, ctx), _TRIP_START), "trip"
     else:
-        activities = _schedule(_city_steps(choice, ctx), _CITY_START)
+        start = _TRIP_START if choice.transfer else _CITY_START
+        activities = _schedule(_city_steps(choice, ctx), start)
+        kind = "transfer" if choice.transfer else "free" if choice.free else "city"
     return ItineraryDay(date=choice.date, title=_title(choice, ctx), activities=activities,
-                        weather=choice.weather, notes=_notes(choice, ctx))
+                        weather=choice.weather, notes=_notes(choice, ctx), kind=kind, city=ctx.city)

@@ -4,12 +4,17 @@ Nothing here writes user-facing text; :mod:`agents.travel.render` turns the chos
 :class:`DayChoice` values into activities in the request's language.
 
 Rules, in order of precedence:
-- wet days get indoor attractions and highlights only; dry days prefer outdoor ones;
-- day trips when the user asked for trips "around" the city, or for self-drive trips
-  longer than two days; public-transport trips only use trips reachable by train;
-- no two long drives (2 h or more one way) in a row, and the last day stays light;
-- attractions are ranked by overlap with the user's interests and never repeated until
-  the destination's stock (of the kind the weather allows) runs out.
+- only a forecast decides that a day is wet (then indoor sights only); climate normals never do, so
+  every day keeps an indoor alternative instead;
+- a sight is never repeated in a trip; when the stock runs out, a day trip is added, else the day
+  is declared free (never recycled);
+- a full city day has at least two sights, or one long one (3.5 h or more); sights closed that
+  weekday or out of season are skipped; a tight budget skips expensive tickets;
+- with children or older people the pace is slower: at most two sights and five hours a day;
+- day trips when the user asked for trips "around" the city, or for self-drive trips longer than
+  two days; public-transport trips only use trips reachable by train; no two long drives (2 h or
+  more one way) in a row, and the last day stays light;
+- attractions are ranked by overlap with the user's interests.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ from datetime import date
 from itertools import cycle
 
 from agents.knowledge.models import Attraction, DayTrip, Destination, Highlight, Interest, Named
-from bot.schemas import TravelMode, TripRequest, WeatherDay
+from agents.knowledge.rules import is_pricey, is_snack, opening
+from bot.schemas import Budget, TravelMode, TripRequest, WeatherDay
 
 LONG_DRIVE_HOURS = 2.0
 FULL_DAY_HOURS = 7.5  # sightseeing hours in a full city day, meals and transfers aside
+SLOW_DAY_HOURS = 5.0  # with children or older people
 LIGHT_DAY_HOURS = 4.0
+TRANSFER_DAY_HOURS = 3.0
+LONG_SIGHT_HOURS = 3.5  # one sight this long fills a day on its own
 MAX_ATTRACTIONS = 3
+SLOW_MAX_ATTRACTIONS = 2
+SIGHTS_PER_DAY = 2.5  # what a city day uses up on average, to see when the stock runs short
 
 _SYNONYMS = {
     "美食": Interest.FOOD, "吃": Interest.FOOD, "历史": Interest.HISTORY, "古迹": Interest.HISTORY,
@@ -36,6 +47,8 @@ _SYNONYMS = {
     "museum": Interest.MUSEUMS, "temple": Interest.TEMPLES, "hike": Interest.HIKING,
     "hot spring": Interest.HOT_SPRINGS, "hot springs": Interest.HOT_SPRINGS, "children": Interest.KIDS,
 }
+# When a city's listed foods are all snacks, meals are still meals: a local restaurant.
+_LOCAL_RESTAURANT = Named(en="a local restaurant", zh="当地餐馆")
 _KID_WORDS = ("孩子", "小孩", "儿童", "亲子", "宝宝", "娃", "kid", "child", "family", "toddler")
 
 
@@ -48,11 +61,14 @@ class Preferences:
     around: bool
     train_only: bool
     kids: bool
+    slow: bool = False  # children or older people: fewer sights, shorter days
+    low_budget: bool = False
+    arriving: bool = False  # the first day starts with a transfer from another city
 
 
 @dataclass(frozen=True)
 class DayChoice:
-    """The selection for one date: a city day (attractions) or a day trip (highlights)."""
+    """The selection for one date: a city day (attractions), a day trip (highlights), a transfer or a free day."""
 
     date: date
     weather: WeatherDay | None
@@ -61,11 +77,15 @@ class DayChoice:
     highlights: tuple[Highlight, ...] = ()
     meals: tuple[Named, ...] = ()  # lunch, then dinner when there is one
     last: bool = False
+    free: bool = False  # the catalog ran out of fresh sights: a day at the party's own pace
+    transfer: bool = False  # arrives from the previous city this morning
+    alternative: Attraction | None = None  # indoor plan B on a day planned outdoors
+    snack: Named | None = None
 
     @property
     def wet(self) -> bool:
-        """True when the day's weather sends everyone indoors."""
-        return self.weather is not None and self.weather.is_wet
+        """True when a forecast sends everyone indoors (climate normals never do)."""
+        return self.weather is not None and self.weather.expected_wet
 
 
 def _interest(word: str) -> Interest | None:
@@ -80,7 +100,7 @@ def preferences(request: TripRequest) -> Preferences:
     """Interests (plus kids when the text mentions children) and the day-trip rules of ``request``."""
     interests = {found for word in request.interests if (found := _interest(word)) is not None}
     text = request.text.casefold()
-    kids = any(word in text for word in _KID_WORDS) or Interest.KIDS in interests
+    kids = request.children > 0 or any(word in text for word in _KID_WORDS) or Interest.KIDS in interests
     if kids:
         interests.add(Interest.KIDS)
     self_drive = request.mode is TravelMode.SELF_DRIVE
@@ -90,6 +110,9 @@ def preferences(request: TripRequest) -> Preferences:
         around=request.around,
         train_only=request.mode is TravelMode.PUBLIC_TRANSPORT,
         kids=kids,
+        slow=kids or request.seniors > 0,
+        low_budget=request.budget is Budget.LOW,
+        arriving=request.arrive_from is not None,
     )
 
 
@@ -115,9 +138,18 @@ def _trip_days(count: int, prefs: Preferences) -> list[int]:
         return []
     if count == 1:
         return [0] if prefs.around else []
-    days = range(count - 1)  # the last day stays light so people get home
+    days = range(1 if prefs.arriving else 0, count - 1)  # the last day stays light so people get home
     # "Around" trips are the point of the request; otherwise alternate with city days.
     return list(days) if prefs.around else [i for i in days if i % 2 == 1]
+
+
+def _short_of_sights(destination: Destination, count: int, trips: int, prefs: Preferences) -> int:
+    """How many more day trips a stay of ``count`` days needs so that no sight is recycled."""
+    stock = sum(not (prefs.low_budget and is_pricey(a)) for a in destination.attractions)
+    city_days = count - trips
+    per_day = SLOW_MAX_ATTRACTIONS if prefs.slow else SIGHTS_PER_DAY
+    missing = city_days * per_day - stock
+    return max(0, int(missing // per_day + (missing % per_day > 0)))
 
 
 def assign_trips(
@@ -127,9 +159,14 @@ def assign_trips(
     pool = [t for t in destination.day_trips if t.train or not prefs.train_only]
     rank = {trip.en: index for index, trip in enumerate(destination.day_trips)}
     chosen: dict[int, DayTrip] = {}
-    for index in _trip_days(len(weather), prefs):
+    wanted = _trip_days(len(weather), prefs)
+    extra = _short_of_sights(destination, len(weather), len(wanted), prefs)
+    if extra:  # a long stay: spread extra trips over the middle days, never the first or the last
+        middle = [i for i in range(len(weather) - 2, 0, -2) if i not in wanted]
+        wanted = sorted({*wanted, *middle[:extra]})
+    for index in wanted:
         day = weather[index]
-        wet = day is not None and day.is_wet
+        wet = day is not None and day.expected_wet
         previous = chosen.get(index - 1)
         after_long = previous is not None and previous.drive_hours >= LONG_DRIVE_HOURS
         fitting = [t for t in pool if _trip_fits(t, wet, after_long, only_short=len(weather) == 1)]
@@ -145,30 +182,54 @@ def _attraction_score(attraction: Attraction, wet: bool, prefs: Preferences) -> 
     return 2 * _overlap(attraction.tags, prefs) + outdoor_bonus
 
 
+def _fills_a_day(picked: Sequence[Attraction]) -> bool:
+    return len(picked) >= 2 or any(a.hours >= LONG_SIGHT_HOURS for a in picked)
+
+
 def pick_attractions(
-    destination: Destination, used: set[str], wet: bool, light: bool, prefs: Preferences
+    destination: Destination, used: set[str], day: date, wet: bool, hours: float, prefs: Preferences
 ) -> tuple[Attraction, ...]:
-    """The attractions of one city day, best first; records them in ``used``."""
-    allowed = [a for a in destination.attractions if a.indoor or not wet]
-    fresh = [a for a in allowed if a.en not in used] or allowed  # repeat only when stock runs out
-    ranked = sorted(fresh, key=lambda a: -_attraction_score(a, wet, prefs))  # stable: data order breaks ties
-    budget = LIGHT_DAY_HOURS if light else FULL_DAY_HOURS
+    """Fresh attractions for one city day within ``hours``, best first; records them in ``used``.
+
+    Empty when nothing fresh is open that day: the caller declares a free day instead of repeating.
+    """
+    allowed = [
+        a for a in destination.attractions
+        if a.en not in used and (a.indoor or not wet) and opening(destination, a).open_on(day)
+        and not (prefs.low_budget and is_pricey(a))
+    ]
+    ranked = sorted(allowed, key=lambda a: -_attraction_score(a, wet, prefs))  # stable: data order breaks ties
+    most = SLOW_MAX_ATTRACTIONS if prefs.slow else MAX_ATTRACTIONS
     picked: list[Attraction] = []
     for attraction in ranked:
-        fits = sum(a.hours for a in picked) + attraction.hours <= budget
-        if (fits or (not picked and not light)) and len(picked) < MAX_ATTRACTIONS:
+        fits = sum(a.hours for a in picked) + attraction.hours <= hours
+        if (fits or not picked) and len(picked) < most:
             picked.append(attraction)
-    if not picked:  # a light day whose every sight is long: take the shortest
-        picked.append(min(ranked, key=lambda a: a.hours))
     used.update(a.en for a in picked)
     return tuple(picked)
 
 
-def trip_highlights(trip: DayTrip, wet: bool) -> tuple[Highlight, ...]:
-    """The stops of a day trip that suit the weather: indoor only when wet, outdoor first when dry."""
-    if wet:
-        return tuple(h for h in trip.highlights if h.indoor)
-    return tuple(sorted(trip.highlights, key=lambda h: h.indoor))
+def trip_highlights(trip: DayTrip, wet: bool, slow: bool = False) -> tuple[Highlight, ...]:
+    """The stops of a day trip that suit the weather: indoor only when wet, outdoor first when dry;
+    two at most at a slow pace."""
+    stops = [h for h in trip.highlights if h.indoor] if wet else sorted(trip.highlights, key=lambda h: h.indoor)
+    return tuple(stops[:SLOW_MAX_ATTRACTIONS] if slow else stops)
+
+
+def _day_hours(prefs: Preferences, last: bool, transfer: bool) -> float:
+    if transfer:
+        return TRANSFER_DAY_HOURS
+    if last:
+        return LIGHT_DAY_HOURS
+    return SLOW_DAY_HOURS if prefs.slow else FULL_DAY_HOURS
+
+
+def _alternative(destination: Destination, day: date, chosen: Sequence[DayChoice]) -> Attraction | None:
+    """An indoor sight open that day and not on any day's plan: plan B if the weather turns."""
+    planned = {a.en for c in chosen for a in c.attractions}
+    spare = [a for a in destination.attractions
+             if a.indoor and a.en not in planned and opening(destination, a).open_on(day)]
+    return spare[0] if spare else None
 
 
 def choose_days(
@@ -177,21 +238,38 @@ def choose_days(
     weather: Sequence[WeatherDay | None],
     prefs: Preferences,
 ) -> list[DayChoice]:
-    """One DayChoice per date: trips first assigned, then city days filled with attractions."""
+    """One DayChoice per date: trips first assigned, then city days filled with fresh attractions."""
     trips = assign_trips(destination, weather, prefs)
-    foods: Iterator[Named] = cycle(destination.foods)
+    meals_only = [f for f in destination.foods if not is_snack(f.en)] or [_LOCAL_RESTAURANT]
+    snacks = [f for f in destination.foods if is_snack(f.en)]
+    foods: Iterator[Named] = cycle(meals_only)
+    snack_cycle: Iterator[Named] | None = cycle(snacks) if snacks else None
     used: set[str] = set()
     days: list[DayChoice] = []
     for index, (day, forecast) in enumerate(zip(dates, weather, strict=True)):
-        wet = forecast is not None and forecast.is_wet
+        wet = forecast is not None and forecast.expected_wet
         last = index == len(dates) - 1 and len(dates) > 1
+        transfer = index == 0 and prefs.arriving
+        snack = next(snack_cycle) if snack_cycle is not None else None
         trip = trips.get(index)
         if trip is not None:
-            choice = DayChoice(day, forecast, trip=trip, highlights=trip_highlights(trip, wet),
-                               meals=(trip.food, next(foods)))
-        else:
-            sights = pick_attractions(destination, used, wet, light=last, prefs=prefs)
-            meals = (next(foods),) if last else (next(foods), next(foods))
-            choice = DayChoice(day, forecast, attractions=sights, meals=meals, last=last)
-        days.append(choice)
-    return days
+            days.append(DayChoice(day, forecast, trip=trip, highlights=trip_highlights(trip, wet, prefs.slow),
+                                  meals=(trip.food if not is_snack(trip.food.en) else next(foods), next(foods)),
+                                  snack=snack))
+            continue
+        sights = pick_attractions(destination, used, day, wet, _day_hours(prefs, last, transfer), prefs)
+        meals = (next(foods),) if last else (next(foods), next(foods))
+        full = not (last or transfer)
+        free = not sights or (full and not _fills_a_day(sights))
+        days.append(DayChoice(day, forecast, attractions=sights, meals=meals, last=last, free=free,
+                              transfer=transfer, snack=snack))
+    return [
+        choice if choice.trip is not None or choice.wet or any(a.indoor for a in choice.attractions)
+        else _with_alternative(choice, _alternative(destination, choice.date, days))
+        for choice in days
+    ]
+
+
+def _with_alternative(choice: DayChoice, alternative: Attraction | None) -> DayChoice:
+    return DayChoice(choice.date, choice.weather, choice.attractions, choice.trip, choice.highlights, choice.meals,
+                     choice.last, choice.free, choice.transfer, alternative, choice.snack)

@@ -112,7 +112,7 @@ def test_offline_weather_is_called_an_estimate(planner: OfflinePlanner, catalog:
     weather = OfflineClimate(catalog).report("Hangzhou", START, END)
     itinerary = planner.plan(_request(), weather)
     assert "估计" in itinerary.summary
-    assert all("气候估计" in d.notes for d in itinerary.days)
+    assert all("气候常年值，并非预报" in d.notes for d in itinerary.days)  # typical weather, never a forecast
 
 
 def test_english_kyoto_request_gets_english_text(planner: OfflinePlanner) -> None:
@@ -143,7 +143,7 @@ def test_no_attraction_is_repeated_in_a_three_day_trip(planner: OfflinePlanner, 
     itinerary = planner.plan(request, MIXED)
     sights = {a.en for a in catalog.get("Beijing").attractions}
     visited = [a.name for d in itinerary.days for a in d.activities if a.name in sights]
-    assert len(visited) >= 5
+    assert len(visited) >= 4  # with children: at most two sights a day
     assert len(visited) == len(set(visited))
     assert any("children" in tip for tip in itinerary.tips)
 

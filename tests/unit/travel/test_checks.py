@@ -10,9 +10,9 @@ from bot.schemas import Activity, Condition, Itinerary, ItineraryDay, Place, Tri
 REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_date=date(2026, 12, 3), around=True)
 WEATHER = WeatherReport(place=Place(name="Hangzhou", latitude=30.3, longitude=120.2), days=(
     WeatherDay(date=date(2026, 12, 2), condition=Condition.RAIN, temp_min_c=6, temp_max_c=12,
-               precipitation_probability=80, source="offline"),
+               precipitation_probability=80, source="forecast"),
     WeatherDay(date=date(2026, 12, 3), condition=Condition.SUNNY, temp_min_c=4, temp_max_c=14,
-               precipitation_probability=5, source="offline"),
+               precipitation_probability=5, source="forecast"),
 ))
 MUSEUM = Activity(time="09:00", name="Museum", indoor=True)
 LAKE = Activity(time="09:00", name="West Lake", indoor=False)
@@ -20,8 +20,8 @@ DRIVE = Activity(time="08:00", name="Drive to Wuzhen", indoor=True, drive_hours=
 
 
 def _plan(*days: tuple[date, tuple[Activity, ...]]) -> Itinerary:
-    return Itinerary(destination="Hangzhou", days=tuple(ItineraryDay(date=d, title="t", activities=a)
-                                                         for d, a in days))
+    return Itinerary(destination="Hangzhou", days=tuple(
+        ItineraryDay(date=d, title="t", activities=a, notes="Plan B if it rains: the museum.") for d, a in days))
 
 
 def test_a_good_plan_passes() -> None:
