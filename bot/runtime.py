@@ -45,6 +45,7 @@ from bot.settings import Settings
 from bot.wire import StepKind
 from storage.database import Database
 from storage.outbox import Outbox
+from storage.retention import DAY_S, Retention
 from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide")
@@ -207,6 +208,8 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
             await stack.enter_async_context(agent("weather", settings, bus))
             await stack.enter_async_context(agent("travel", settings, bus))
         db = await stack.enter_async_context(Database(settings.data_dir / "tourguide.sqlite3"))
+        if settings.retention_days > 0:
+            await stack.enter_async_context(Retention(db, settings.retention_days * DAY_S))
         store, outbox = SessionStore(db), Outbox(db)
         publisher = await stack.enter_async_context(Publisher(bus, list(TASK_TOPICS.values())))
         supervisor = await stack.enter_async_context(Supervisor(

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     # --- reply outbox delivery
     outbox_max_attempts: int = Field(default=8, ge=1, validation_alias=_env("TOURGUIDE_OUTBOX_MAX_ATTEMPTS"))
 
+    # --- retention: finished requests (sessions, steps, traces, inbound events, sent answers) older than this
+    # are deleted in the background and the space reclaimed; 0 keeps everything
+    retention_days: float = Field(default=30.0, ge=0, validation_alias=_env("TOURGUIDE_RETENTION_DAYS"))
+
     # --- limits
     max_request_chars: int = Field(default=2000, ge=1, validation_alias=_env("TOURGUIDE_MAX_REQUEST_CHARS"))
     user_rate_per_minute: int = Field(default=6, ge=1, validation_alias=_env("TOURGUIDE_USER_RATE_PER_MINUTE"))

@@ -63,6 +63,7 @@ class Database:
             if self._path != ":memory:":
                 Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self._path, isolation_level=None)
+            await self._incremental_vacuum_on(self._db)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA busy_timeout=5000")
@@ -78,6 +79,28 @@ class Database:
         if self._db is not None:
             await self._db.close()
             self._db = None
+
+    @staticmethod
+    async def _incremental_vacuum_on(db: aiosqlite.Connection) -> None:
+        """Let :meth:`reclaim` give deleted pages back to the file system (retention must shrink the file).
+
+        On a new file the pragma takes effect at once; a file created without it is rebuilt once by VACUUM.
+        """
+        await db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        rows = list(await db.execute_fetchall("PRAGMA auto_vacuum"))
+        if rows and int(rows[0][0]) != 2:
+            await db.execute("VACUUM")
+
+    async def reclaim(self, pages: int = 0) -> None:
+        """Return free pages to the file system (all when ``pages`` is 0) and truncate the WAL."""
+        async with self._lock:
+            try:
+                # executescript steps the statement to the end; execute() would free a single page
+                await self._conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});" if pages else
+                                               "PRAGMA incremental_vacuum;")
+                await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            except aiosqlite.Error as exc:
+                raise StorageError(f"database vacuum failed: {exc}") from exc
 
     async def _add_missing_columns(self, db: aiosqlite.Connection) -> None:
         """The additive migration of :data:`ADDED_COLUMNS`; tables this schema does not have are skipped."""
