@@ -64,8 +64,8 @@ async def wait_for_stop_signal() -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tourguide")
-@click.option("--log-level", default=None,
-              help="DEBUG, INFO, WARNING or ERROR  [default: INFO; WARNING for chat, where logs would drown the talk]")
+@click.option("--log-level", default=None, help=(
+              "DEBUG, INFO, WARNING or ERROR  [default: INFO; WARNING for chat and ask, whose output is the answer]"))
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
@@ -75,7 +75,9 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     planner and offline weather. Set DASHSCOPE_API_KEY / OPENAI_BASE_URL for an LLM,
     TOURGUIDE_WEATHER_ONLINE=1 for live forecasts, TOURGUIDE_ROCKETMQ_ENDPOINT for a real cluster.
     """
-    quiet = ctx.invoked_subcommand == "chat"
+    # Everything we write (SQLite files, WAL, logs, the broker's store) holds conversations: owner only.
+    os.umask(0o077)
+    quiet = ctx.invoked_subcommand in ("chat", "ask")
     configure(log_level or ("WARNING" if quiet else "INFO"), json_lines=log_json)
 
 
@@ -156,7 +158,8 @@ def bench_broker(messages: int, lite_topics: int) -> None:
     _run(run(messages, lite_topics))
 
 
-_AGENTS_HELP = "Run the agents as separate processes (default), inline in this process, or not at all."
+_AGENTS_HELP = ("Where the Weather and Travel agents run: as child processes (process) or as tasks inside "
+                "this process (inline, faster to start).")
 
 
 @main.command("agent")

@@ -61,7 +61,7 @@ class Database:
     async def __aenter__(self) -> Database:
         try:
             if self._path != ":memory:":
-                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+                _private_dir(Path(self._path).parent)
             self._db = await aiosqlite.connect(self._path, isolation_level=None)
             await self._incremental_vacuum_on(self._db)
             await self._db.execute("PRAGMA journal_mode=WAL")
@@ -69,6 +69,8 @@ class Database:
             await self._db.execute("PRAGMA busy_timeout=5000")
             await self._db.executescript(self._schema)
             await self._add_missing_columns(self._db)
+            if self._path != ":memory:":
+                _private_files(Path(self._path))
         except Exception as exc:
             raise StorageError(f"cannot open database {self._path}: {exc}") from exc
         return self
@@ -145,3 +147,16 @@ class Database:
         """The first row of a query, or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+
+def _private_dir(path: Path) -> None:
+    """The data directory holds users' conversations: 0700, also when an older version made it 0755."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def _private_files(db_file: Path) -> None:
+    """The database and its WAL / shared-memory files: 0600 (new ones already are, under our umask)."""
+    for file in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            file.chmod(0o600)

@@ -26,6 +26,7 @@ from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore
 
 log = logging.getLogger("tourguide.intake")
+LOCAL_PLATFORM = "cli"  # the terminal (chat / ask)
 HOLD_S = 30.0  # longest a direct answer waits for its front end's status message (submit(start=False))
 
 
@@ -92,7 +93,9 @@ class Intake:
             return Submitted(seen, started=False, duplicate=True)
         task_id = new_task_id()
         with log_context(task_id=task_id, platform=ref.platform):
-            if self._limiter is not None and not self._limiter.allow(f"{ref.platform}:{ref.user}"):
+            # The terminal is the operator's own: no per-user limit there (issue 8).
+            if (self._limiter is not None and ref.platform != LOCAL_PLATFORM
+                    and not self._limiter.allow(f"{ref.platform}:{ref.user}")):
                 return await self._direct(message, task_id, TripRequest(language=_lang(message.text)), _busy,
                                           SessionStatus.FAILED, hold_s=hold_s)
             try:
