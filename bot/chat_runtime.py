@@ -151,7 +151,7 @@ async def _slack_oauth(stack: contextlib.AsyncExitStack,
 
     storage = await stack.enter_async_context(SlackOAuthStorage(
         settings.data_dir / "slack_installations.sqlite3", settings.slack_client_id,
-        state_ttl_s=settings.slack_oauth_state_ttl_s))
+        state_ttl_s=settings.slack_oauth_state_ttl_s, key=settings.slack_token_key.get_secret_value()))
     oauth = oauth_settings(
         client_id=settings.slack_client_id, client_secret=settings.slack_client_secret.get_secret_value(),
         scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],

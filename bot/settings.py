@@ -85,12 +85,15 @@ class Settings(BaseSettings):
     slack_client_id: str = Field(default="", validation_alias=_env("SLACK_CLIENT_ID"))
     slack_client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_CLIENT_SECRET"))
     slack_scopes: str = Field(
-        default="app_mentions:read,chat:write,commands,im:history,im:read,im:write",
+        # *:history lets a restarted bot read a thread before re-posting an answer that may be out already
+        default="app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,im:read,im:write",
         validation_alias=_env("SLACK_SCOPES"),
     )
     slack_redirect_uri: str = Field(default="", validation_alias=_env("SLACK_REDIRECT_URI"))  # empty = app config
     slack_oauth: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_OAUTH"))  # auto | on | off
     slack_oauth_state_ttl_s: int = Field(default=600, ge=1, validation_alias=_env("TOURGUIDE_SLACK_OAUTH_STATE_TTL"))
+    # Fernet key that encrypts each workspace's stored installation (bot token) at rest; empty = clear text
+    slack_token_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("TOURGUIDE_SLACK_TOKEN_KEY"))
 
     # --- DingTalk
     dingtalk_client_id: str = Field(default="", validation_alias=_env("DINGTALK_CLIENT_ID"))

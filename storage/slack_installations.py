@@ -6,6 +6,11 @@ Bolt's ``authorize`` finds each workspace's bot token here. slack-sdk's ``SQLite
 does blocking ``sqlite3`` I/O on the event loop, and its async store needs SQLAlchemy, which we do not
 ship. A row keeps the model as JSON plus its lookup keys as columns; ``None`` keys are stored as ``''``
 (as slack-sdk's own SQL stores do) so that ``=`` matches them.
+
+With a key (``TOURGUIDE_SLACK_TOKEN_KEY``, a Fernet key from ``cryptography``) every stored model (it holds
+the workspace's bot token) is encrypted at rest; rows written before the key was set stay readable and
+are encrypted when next saved. Without a key the tokens are kept in clear in a 0600 file, and a warning
+says so at start.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from bot.errors import StorageError
 from storage.database import Database
 
 log = logging.getLogger("tourguide.slack.oauth")
@@ -41,6 +48,7 @@ CREATE TABLE IF NOT EXISTS slack_bots (
 CREATE INDEX IF NOT EXISTS slack_bots_by_team ON slack_bots (client_id, team_id, installed_at);
 CREATE TABLE IF NOT EXISTS slack_oauth_states (state TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 """
+_SEALED = "fernet:"
 _BOT_FIELDS = ("bot_token", "bot_id", "bot_user_id", "bot_scopes", "bot_refresh_token", "bot_token_expires_at")
 
 
@@ -48,9 +56,9 @@ class SlackOAuthStorage:
     """Owns the Slack OAuth database (tables created on open); ``installations`` and ``states`` use it."""
 
     def __init__(self, path: Path | str, client_id: str, *, state_ttl_s: float = 600.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, key: str = "") -> None:
         self._db = Database(path, schema=SCHEMA)
-        self.installations = SQLiteInstallationStore(self._db, client_id)
+        self.installations = SQLiteInstallationStore(self._db, client_id, Sealer(key))
         self.states = SQLiteOAuthStateStore(self._db, state_ttl_s, clock)
 
     async def __aenter__(self) -> SlackOAuthStorage:
@@ -69,9 +77,10 @@ class SQLiteInstallationStore(AsyncInstallationStore):
     Every method raises StorageError when SQLite fails.
     """
 
-    def __init__(self, db: Database, client_id: str) -> None:
+    def __init__(self, db: Database, client_id: str, sealer: Sealer | None = None) -> None:
         self._db = db
         self._client_id = client_id
+        self._sealer = sealer or Sealer("")
 
     @property
     def logger(self) -> logging.Logger:
@@ -88,7 +97,8 @@ class SQLiteInstallationStore(AsyncInstallationStore):
             await conn.execute(
                 "INSERT INTO slack_installations (client_id, enterprise_id, team_id, user_id, installed_at, data) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (self._client_id, enterprise, team, user, installation.installed_at, _dump(installation)))
+                (self._client_id, enterprise, team, user, installation.installed_at,
+                 self._sealer.seal(_dump(installation))))
         if installation.bot_token:
             await self.async_save_bot(installation.to_bot())
 
@@ -100,7 +110,7 @@ class SQLiteInstallationStore(AsyncInstallationStore):
                                (self._client_id, enterprise, team))
             await conn.execute(
                 "INSERT INTO slack_bots (client_id, enterprise_id, team_id, installed_at, data) VALUES (?, ?, ?, ?, ?)",
-                (self._client_id, enterprise, team, bot.installed_at, _dump(bot)))
+                (self._client_id, enterprise, team, bot.installed_at, self._sealer.seal(_dump(bot))))
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
@@ -109,7 +119,7 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         row = await self._db.fetch_one(
             "SELECT data FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ? "
             "ORDER BY installed_at DESC LIMIT 1", (self._client_id, enterprise, team))
-        return Bot(**json.loads(row[0])) if row else None
+        return Bot(**json.loads(self._sealer.open(row[0]))) if row else None
 
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                       user_id: str | None = None,
@@ -123,7 +133,7 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         row = await self._db.fetch_one(sql + " ORDER BY installed_at DESC LIMIT 1", params)
         if row is None:
             return None
-        data = json.loads(row[0])
+        data = json.loads(self._sealer.open(row[0]))
         if user_id is not None:  # a later installer may have replaced the bot token: the newest one wins
             bot = await self.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
                                             is_enterprise_install=is_enterprise_install)
@@ -154,7 +164,7 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         row = await self._db.fetch_one(
             "SELECT data FROM slack_bots WHERE client_id = ? AND team_id = ? ORDER BY installed_at DESC LIMIT 1",
             (self._client_id, team_id))
-        token = json.loads(row[0]).get("bot_token") if row else None
+        token = json.loads(self._sealer.open(row[0])).get("bot_token") if row else None
         return str(token) if token else None
 
 
@@ -198,3 +208,33 @@ def _dump(model: Installation | Bot) -> str:
     # the models take ISO strings back for their datetime fields
     return json.dumps(model.to_dict_for_copying(),
                       default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+
+
+class Sealer:
+    """Encrypts stored installations with Fernet (AES-128-CBC + HMAC-SHA256) when a key is given."""
+
+    def __init__(self, key: str) -> None:
+        try:
+            self._fernet = Fernet(key.encode()) if key else None
+        except ValueError as exc:
+            raise StorageError("TOURGUIDE_SLACK_TOKEN_KEY is not a Fernet key (32 url-safe base64 bytes, "
+                               "e.g. from `python -c 'from cryptography.fernet import Fernet; "
+                               "print(Fernet.generate_key().decode())'`)") from exc
+        if self._fernet is None:
+            log.warning("Slack bot tokens are stored unencrypted (file mode 0600); set TOURGUIDE_SLACK_TOKEN_KEY "
+                        "to encrypt them")
+
+    def seal(self, text: str) -> str:
+        """``text`` as stored: encrypted and marked when there is a key, else unchanged."""
+        return _SEALED + self._fernet.encrypt(text.encode()).decode() if self._fernet else text
+
+    def open(self, stored: str) -> str:
+        """The text of a stored value (a row from before the key was set is read as it is)."""
+        if not stored.startswith(_SEALED):
+            return stored
+        if self._fernet is None:
+            raise StorageError("Slack installations are encrypted: set TOURGUIDE_SLACK_TOKEN_KEY")
+        try:
+            return self._fernet.decrypt(stored.removeprefix(_SEALED).encode()).decode()
+        except InvalidToken as exc:
+            raise StorageError("cannot decrypt the Slack installations: wrong TOURGUIDE_SLACK_TOKEN_KEY") from exc

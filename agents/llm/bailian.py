@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.llm.base import ChatMessage, ChatResult, ToolSpec
+from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec
 from agents.llm.dashscope import BailianApp
 
 
@@ -20,11 +20,12 @@ class BailianChat:
         self._app = app
 
     async def complete(
-        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
     ) -> ChatResult:
         """Ask the app; tools are ignored and JSON is requested in words when ``json_mode``."""
         prompt = "\n\n".join(m.content for m in messages if m.content)
-        if json_mode:
+        if json_mode or json_schema is not None:
             prompt += "\n\nAnswer with one JSON object only."
         reply = await self._app.ask(prompt)
         return ChatResult(content=reply.text, model="bailian-app")

@@ -8,12 +8,13 @@ DashScope (``result_format="message"``) and OpenAI ``/chat/completions`` accept.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant", "tool"]
+JsonSchema = Mapping[str, Any]  # {"name": str, "schema": {...}}: OpenAI's and DashScope's json_schema format
 
 
 class _Value(BaseModel):
@@ -107,11 +108,18 @@ class ChatModel(Protocol):
     """Anything that completes a conversation; the planner depends on this seam only."""
 
     async def complete(
-        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
     ) -> ChatResult:
-        """Answer ``messages``; ``json_mode`` asks for one JSON object as the content.
+        """Answer ``messages``; ``json_mode`` asks for one JSON object as the content, ``json_schema``
+        (structured output, ``{"name", "schema"}``) for one that fits that JSON schema.
 
         Raises ExternalServiceError (RateLimited, ServiceTimeout) once retries are spent, and
         ConfigError when the provider rejects the credentials.
         """
         ...
+
+
+def response_format(json_schema: JsonSchema) -> dict[str, Any]:
+    """The ``response_format`` of structured output, the same shape for OpenAI-compatible APIs and DashScope."""
+    return {"type": "json_schema", "json_schema": {"strict": True, **json_schema}}

@@ -21,7 +21,7 @@ import requests
 from dashscope import AioGeneration, Application
 from pydantic import BaseModel, ConfigDict
 
-from agents.llm.base import ChatMessage, ChatResult, ToolSpec, Usage
+from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec, Usage, response_format
 from agents.llm.retry import AttemptFailed, Failure, RetryPolicy, parse_retry_after, with_retries
 from agents.llm.wire import first_choice
 
@@ -65,7 +65,8 @@ class DashScopeChat:
             self._session = None
 
     async def complete(
-        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
     ) -> ChatResult:
         """Ask the model; raises RateLimited, ServiceTimeout, ConfigError or ExternalServiceError."""
         options: dict[str, Any] = {
@@ -76,6 +77,8 @@ class DashScopeChat:
             options["tools"] = [tool.to_wire() for tool in tools]
         if json_mode:
             options["response_format"] = {"type": "json_object"}
+        if json_schema is not None:
+            options["response_format"] = response_format(json_schema)
         response = await with_retries(
             lambda: self._attempt(options), self._retry, service="DashScope", secrets=(self._api_key,)
         )

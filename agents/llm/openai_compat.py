@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from agents.llm.base import ChatMessage, ChatResult, ToolSpec, Usage
+from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec, Usage, response_format
 from agents.llm.http_attempt import OwnsHttpClient, request_json
 from agents.llm.retry import RetryPolicy, with_retries
 from agents.llm.wire import first_choice
@@ -47,13 +47,16 @@ class OpenAICompatChat(OwnsHttpClient):
         return f"OpenAICompatChat(model={self._model!r}, url={self._url!r})"
 
     async def complete(
-        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False
+        self, messages: Sequence[ChatMessage], *, tools: Sequence[ToolSpec] = (), json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
     ) -> ChatResult:
         """Ask the model; raises RateLimited, ServiceTimeout, ConfigError or ExternalServiceError."""
         http = self._http
         if http is None:
             raise RuntimeError("use OpenAICompatChat as `async with OpenAICompatChat(...) as chat`")
         payload = self._payload(messages, tools, json_mode)
+        if json_schema is not None:
+            payload["response_format"] = response_format(json_schema)
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         body = await with_retries(
             lambda: request_json(http, "POST", self._url, timeout_s=self._timeout_s, json=payload, headers=headers),

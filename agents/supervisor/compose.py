@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agents.supervisor.render import itinerary_markdown, weather_markdown
-from bot.schemas import Intent, Itinerary, Language, TripRequest, WeatherReport
+from agents.supervisor.planner import step_ids
+from agents.supervisor.render import itinerary_markdown, multi_city_markdown, weather_markdown
+from bot.schemas import Intent, Itinerary, Language, TripRequest, WeatherDay, WeatherReport
 from bot.wire import ErrorKind, StepKind
 from storage.sessions import SessionRecord, SessionStatus, StepRecord, StepStatus
 
@@ -37,6 +38,8 @@ def _failed(session: SessionRecord, kind: StepKind) -> StepRecord | None:
 def compose(session: SessionRecord) -> Answer:
     """The answer for a session whose steps are all final."""
     request, lang = session.request, session.request.language
+    if request.legs and request.intent == Intent.ITINERARY:
+        return _multi_city(session)
     weather: WeatherReport | None = _output(session, StepKind.WEATHER)
     plan: Itinerary | None = _output(session, StepKind.TRAVEL)
     weather_failure = _failed(session, StepKind.WEATHER)
@@ -56,6 +59,40 @@ def compose(session: SessionRecord) -> Answer:
     text = itinerary_markdown(request, plan, weather)
     return Answer(SessionStatus.COMPLETED, text,
                   payload(session.task_id, SessionStatus.COMPLETED, request, weather, plan, text))
+
+
+def _multi_city(session: SessionRecord) -> Answer:
+    """One itinerary over every city in order, with each city's weather; a failed city is never dropped."""
+    request, lang = session.request, session.request.language
+    reports: list[WeatherReport | None] = []
+    plans: list[Itinerary] = []
+    for index, leg in enumerate(request.legs):
+        weather_id, travel_id = step_ids(index)
+        weather_step, travel_step = session.step(weather_id), session.step(travel_id)
+        weather = weather_step.output if weather_step is not None and weather_step.status == StepStatus.OK else None
+        reports.append(weather)
+        for step in (weather_step, travel_step):
+            if step is not None and step.status == StepStatus.FAILED and step.error_kind == ErrorKind.INPUT:
+                return clarification(session.task_id, request, step.user_message or unknown_place(
+                    request.model_copy(update={"destination": leg.destination})))
+        if travel_step is None or travel_step.status != StepStatus.OK:
+            place = leg.destination
+            text = _say(lang, f"（{place}这一段）", f"(The {place} part.) ") + part_failed(lang, "travel", travel_step)
+            return failure(session.task_id, request, text, weather)
+        plans.append(travel_step.output)
+    separator = " → "
+    plan = Itinerary(
+        destination=separator.join(p.destination for p in plans),
+        days=tuple(day for p in plans for day in p.days),
+        summary=("" if lang == Language.ZH else " ").join(p.summary for p in plans if p.summary),
+        tips=tuple(dict.fromkeys(tip for p in plans for tip in p.tips))[:6],
+        notice=next((p.notice for p in plans if p.notice), ""),
+    )
+    known = [r for r in reports if r is not None]
+    text = multi_city_markdown(request, plan, reports)
+    days = [d for r in known for d in r.days]
+    return Answer(SessionStatus.COMPLETED, text,
+                  payload(session.task_id, SessionStatus.COMPLETED, request, None, plan, text, days))
 
 
 def _weather_answer(session: SessionRecord, weather: WeatherReport | None, failed: StepRecord | None) -> Answer:
@@ -112,8 +149,9 @@ def part_failed(lang: Language, part: str, step: StepRecord | None) -> str:
 
 
 def payload(task_id: str, status: SessionStatus, request: TripRequest, weather: WeatherReport | None,
-            plan: Itinerary | None, message: str) -> dict[str, Any]:
-    """The structured answer printed by ``tourguide ask --json``."""
+            plan: Itinerary | None, message: str, weather_days: list[WeatherDay] | None = None) -> dict[str, Any]:
+    """The structured answer printed by ``tourguide ask --json`` (a multi-city trip passes every city's days)."""
+    days = weather_days if weather_days is not None else list(weather.days) if weather else []
     return {
         "task_id": task_id,
         "status": status.value,
@@ -125,10 +163,15 @@ def payload(task_id: str, status: SessionStatus, request: TripRequest, weather: 
             "travelers": request.travelers,
             "mode": request.mode.value,
             "language": request.language.value,
+            "origin": request.origin,
+            "children": request.children,
+            "seniors": request.seniors,
+            "legs": [leg.model_dump(mode="json") for leg in request.legs],
+            "notes": list(request.notes),
         },
-        "weather": [d.model_dump(mode="json") for d in weather.days] if weather else [],
+        "weather": [d.model_dump(mode="json") for d in days],
         "itinerary": [
-            {"date": d.date.isoformat(), "title": d.title,
+            {"date": d.date.isoformat(), "title": d.title, "city": d.city, "kind": d.kind,
              "activities": [a.model_dump(mode="json") for a in d.activities]}
             for d in plan.days
         ] if plan else [],

@@ -2,6 +2,10 @@
 
 Weather goes first; the travel step waits for it and receives the weather facts. A pure weather
 question only has the weather step. Steps with no dependency between them run in parallel.
+
+A multi-city trip ("北京5天然后上海3天") has one weather step per city (all in parallel) and one travel
+step per leg, each waiting only for its own city's weather; the first leg keeps the plain step IDs
+("weather", "travel"), later legs are "weather-2" / "travel-2" and so on, in travel order.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from storage.sessions import SessionRecord, StepRecord, StepStatus
 
 def plan_steps(request: TripRequest) -> list[StepRecord]:
     """The steps of a new session, all pending."""
+    if request.legs and request.intent == Intent.ITINERARY:
+        return _multi_city(request)
     weather = StepRecord("weather", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=request), 0.0)
     if request.intent == Intent.WEATHER:
         return [weather, *_more_weather(request)]
@@ -26,7 +32,8 @@ def step_input(session: SessionRecord, step: StepRecord) -> Any:
     """The input to publish: a travel step gets the weather its dependency produced (if any)."""
     if not isinstance(step.input, TravelInput):
         return step.input
-    main = session.step("weather")
+    source = step.depends_on[0] if step.depends_on else "weather"
+    main = session.step(source)
     weather = main.output if main is not None and main.status == StepStatus.OK else None
     return TravelInput(request=step.input.request, weather=weather)
 
@@ -39,3 +46,31 @@ def _more_weather(request: TripRequest) -> list[StepRecord]:
         steps.append(StepRecord(f"weather-{i}", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=other),
                                 0.0))
     return steps
+
+
+def leg_request(request: TripRequest, index: int) -> TripRequest:
+    """The request of one city of a multi-city trip: its own dates, arriving from the previous city."""
+    leg = request.legs[index]
+    return request.model_copy(update={
+        "destination": leg.destination, "start_date": leg.start_date, "end_date": leg.end_date, "legs": (),
+        "arrive_from": request.legs[index - 1].destination if index else None,
+        "origin": request.origin if index == 0 else None, "around": False, "notes": (),
+    })
+
+
+def step_ids(index: int) -> tuple[str, str]:
+    """(weather step, travel step) IDs of leg ``index``."""
+    suffix = "" if index == 0 else f"-{index + 1}"
+    return f"weather{suffix}", f"travel{suffix}"
+
+
+def _multi_city(request: TripRequest) -> list[StepRecord]:
+    weather_steps, travel_steps = [], []
+    for index in range(len(request.legs)):
+        leg = leg_request(request, index)
+        weather_id, travel_id = step_ids(index)
+        weather_steps.append(StepRecord(weather_id, StepKind.WEATHER, (), StepStatus.PENDING,
+                                        WeatherInput(request=leg), 0.0))
+        travel_steps.append(StepRecord(travel_id, StepKind.TRAVEL, (weather_id,), StepStatus.PENDING,
+                                       TravelInput(request=leg), 0.0))
+    return [*weather_steps, *travel_steps]

@@ -109,10 +109,37 @@ def itinerary_title(request: TripRequest, plan: Itinerary) -> str:
     return f"### {days}-day plan for {plan.destination} ({start} to {end})"
 
 
+def _preamble(request: TripRequest, plan: Itinerary) -> list[str]:
+    """What understanding assumed (a holiday's dates) and how the plan was made, each on one short line."""
+    lines = [f"_{note}_" for note in request.notes]
+    if plan.notice:
+        lines.append(f"_{plan.notice}_")
+    return ["", *lines] if lines else []
+
+
+def multi_city_markdown(request: TripRequest, plan: Itinerary, reports: list[WeatherReport | None]) -> str:
+    """The whole answer for a multi-city trip: one itinerary, every city's weather."""
+    lang = request.language
+    lines = [itinerary_title(request, plan), *_preamble(request, plan)]
+    if plan.summary:
+        lines += ["", plan.summary]
+    for leg, report in zip(request.legs, reports, strict=False):
+        if report is not None:
+            lines += ["", *weather_block(report, lang)]
+        else:
+            lines += ["", f"_{leg.destination}的天气暂时无法获取。_" if lang == Language.ZH
+                      else f"_No weather for {leg.destination} right now._"]
+    for i, day in enumerate(plan.days, 1):
+        lines += ["", *day_block(i, day, lang)]
+    if plan.tips:
+        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {t}" for t in plan.tips)]
+    return "\n".join(lines)
+
+
 def itinerary_markdown(request: TripRequest, plan: Itinerary, weather: WeatherReport | None) -> str:
     """The whole answer for an itinerary request."""
     lang = request.language
-    lines = [itinerary_title(request, plan)]
+    lines = [itinerary_title(request, plan), *_preamble(request, plan)]
     if plan.summary:
         lines += ["", plan.summary]
     if weather is not None:

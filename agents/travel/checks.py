@@ -77,8 +77,10 @@ def violations(
     if request.around and request.days > 1 and not any(kind_of(a) == "travel" for d in plan.days
                                                        for a in d.activities):
         found.append(Violation("around", "a trip around the city has no day trip"))
+    names = {a.name.casefold(): a.name for d in reversed(plan.days) for a in _sights(d)}  # as first written
     seen = Counter(a.name.casefold() for d in plan.days for a in _sights(d))
-    found += [Violation("no_repeat", f"{name} is planned {count} times") for name, count in seen.items() if count > 1]
+    found += [Violation("no_repeat", f"{names[key]} is planned {count} times")
+              for key, count in seen.items() if count > 1]
     if request.budget is Budget.LOW and not any(_SPEND.search(t) for t in (plan.summary, *plan.tips)) and not any(
             _SPEND.search(d.notes) for d in plan.days):
         found.append(Violation("budget", "a low-budget plan gives no daily spend"))

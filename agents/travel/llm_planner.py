@@ -9,6 +9,7 @@ caller can fall back to the offline planner.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,13 +17,29 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.llm.base import ChatMessage, ChatModel
 from bot.errors import BadDates, ExternalServiceError, UnknownPlace
-from bot.schemas import Activity, Condition, Itinerary, ItineraryDay, Language, TripRequest, WeatherDay, WeatherReport
+from bot.schemas import (
+    Activity,
+    ActivityKind,
+    Condition,
+    Itinerary,
+    ItineraryDay,
+    Language,
+    TripRequest,
+    WeatherDay,
+    WeatherReport,
+)
 
 SCHEMA = (
     '{"destination": str, "summary": str, "tips": [str], "days": [{"date": "YYYY-MM-DD", "title": str, '
     '"notes": str, "activities": [{"time": "09:00", "name": str, "description": str, "indoor": bool, '
-    '"duration_hours": number, "drive_hours": number | null}]}]}'
+    '"duration_hours": number, "drive_hours": number | null, '
+    '"kind": "sight" | "meal" | "snack" | "travel" | "free"}]}]}'
 )
+RULES_ZH = ("同一景点整个行程只出现一次；每个整天至少两个景点（或一个长时间景点）；午餐晚餐是正餐而不是小吃；"
+            "每天 notes 里写一个室内备选（如遇雨雪）；景点闭馆日和季节要避开；带孩子或老人时每天最多两个景点。")
+RULES_EN = ("Never repeat a sight in the trip; a full day has at least two sights (or one long one); lunch and "
+            "dinner are meals, not snacks; each day's notes name an indoor plan B for rain or snow; respect "
+            "closing days and seasons; with children or older people, at most two sights a day.")
 
 _CONDITION_ZH = {
     Condition.SUNNY: "晴",
@@ -53,6 +70,7 @@ class _DraftActivity(_Loose):
     indoor: bool = False
     duration_hours: float = 2.0
     drive_hours: float | None = None
+    kind: ActivityKind | None = None
 
 
 class _DraftDay(_Loose):
@@ -69,6 +87,12 @@ class _DraftItinerary(_Loose):
     days: list[_DraftDay]
 
 
+# Structured output: the providers constrain the answer to this schema (not strict: defaults are allowed).
+ITINERARY_SCHEMA: dict[str, Any] = {
+    "name": "itinerary", "strict": False, "schema": _DraftItinerary.model_json_schema(),
+}
+
+
 class LLMPlanner:
     """Plans a trip with a :class:`~agents.llm.base.ChatModel`, weather given as facts."""
 
@@ -82,12 +106,32 @@ class LLMPlanner:
         ExternalServiceError (incl. RateLimited, ServiceTimeout) when the model fails or
         answers with unusable JSON or the wrong dates.
         """
-        dates = _requested_dates(request)
         messages = [
             ChatMessage.system(_system_prompt(request.language)),
             ChatMessage.user(build_prompt(request, weather)),
         ]
-        result = await self._model.complete(messages, json_mode=True)
+        return await self._ask(request, weather, messages)
+
+    async def repair(
+        self, request: TripRequest, weather: WeatherReport | None, plan: Itinerary, problems: Sequence[str]
+    ) -> Itinerary:
+        """The plan sent back once with the rules it broke; the model answers with a whole corrected plan."""
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        ask = (f"这个行程没有通过检查：\n{listed}\n请修正这些问题，输出完整的修正后 JSON。"
+               if request.language is Language.ZH else
+               f"This plan fails these checks:\n{listed}\nFix them and answer with the whole corrected JSON.")
+        messages = [
+            ChatMessage.system(_system_prompt(request.language)),
+            ChatMessage.user(build_prompt(request, weather)),
+            ChatMessage(role="assistant", content=plan.model_dump_json(exclude={"notice"})),
+            ChatMessage.user(ask),
+        ]
+        return await self._ask(request, weather, messages)
+
+    async def _ask(self, request: TripRequest, weather: WeatherReport | None,
+                   messages: Sequence[ChatMessage]) -> Itinerary:
+        dates = _requested_dates(request)
+        result = await self._model.complete(messages, json_mode=True, json_schema=ITINERARY_SCHEMA)
         draft = _parse(result.content)
         days = sorted(draft.days, key=lambda day: day.date)
         if [day.date for day in days] != dates:
@@ -158,7 +202,7 @@ def _task_zh(request: TripRequest) -> str:
     if request.interests:
         extras.append("兴趣：" + "、".join(request.interests))
     task = f"请基于此天气制定{_MODE[Language.ZH][request.mode.value]}行程规划（{'，'.join(extras)}），"
-    task += "雨天安排室内活动，晴天安排户外活动。"
+    task += "雨天安排室内活动，晴天安排户外活动。" + RULES_ZH
     if request.around:
         task += f"以{request.destination}为基地安排周边一日游，每个活动注明单程车程 drive_hours（小时）。"
     return task + (f"\n用户原话：「{request.text}」" if request.text else "")
@@ -171,7 +215,7 @@ def _task_en(request: TripRequest) -> str:
     if request.interests:
         extras.append("interests: " + ", ".join(request.interests))
     task = f"Plan a {_MODE[Language.EN][request.mode.value]} itinerary based on this weather ({'; '.join(extras)}). "
-    task += "Put indoor activities on wet days and outdoor ones on dry days."
+    task += "Put indoor activities on wet days and outdoor ones on dry days. " + RULES_EN
     if request.around:
         task += f" Use {request.destination} as the base for day trips; give the one-way drive_hours of each."
     return task + (f'\nThe user wrote: "{request.text}"' if request.text else "")
@@ -208,6 +252,7 @@ def _day(draft: _DraftDay, weather: WeatherDay | None) -> ItineraryDay:
             indoor=item.indoor,
             duration_hours=min(max(item.duration_hours, 0.0), 24.0),  # repair, do not reject, odd durations
             drive_hours=None if item.drive_hours is None else max(item.drive_hours, 0.0),
+            kind=item.kind,
         )
         for item in draft.activities
     )

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from agents.knowledge.catalog import Catalog
+from agents.knowledge.models import Destination
 from bot.errors import UnknownPlace
 from bot.schemas import Itinerary, Language, TravelMode, TripRequest, WeatherDay, WeatherReport
 
@@ -45,6 +46,13 @@ class OfflinePlanner:
     def __init__(self, catalog: Catalog) -> None:
         """Plan trips to the destinations of ``catalog``."""
         self._catalog = catalog
+
+    def destination(self, name: str) -> Destination | None:
+        """The catalog entry of ``name`` (for the plan checks), or None when the catalog has no sights for it."""
+        try:
+            return self._catalog.get(name)
+        except UnknownPlace:
+            return None
 
     def plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
         """One ItineraryDay per date of ``request``, using ``weather`` where it covers the date.

@@ -58,16 +58,24 @@ async def test_a_dead_agent_gets_an_honest_answer_not_silence(tmp_path: Path) ->
     assert "weather lookup failed" in progress.getvalue()
 
 
-def _llm_itinerary(dates: list[str]) -> str:
+KYOTO_SIGHTS = ["Fushimi Inari", "Kiyomizu-dera", "Kinkaku-ji", "Arashiyama", "Gion", "Nishiki Market",
+                "Kyoto National Museum", "Tea ceremony"]
+
+
+def _llm_itinerary(dates: list[str], *, repeat: bool = False) -> str:
+    """An LLM plan with two different sights a day and a plan B; ``repeat`` serves Fushimi Inari every day."""
+    def sights(i: int) -> list[str]:
+        return ["Fushimi Inari", KYOTO_SIGHTS[2 * i + 1]] if repeat else KYOTO_SIGHTS[2 * i : 2 * i + 2]
+
     return json.dumps({
         "destination": "Kyoto",
         "summary": "LLM-made plan",
         "tips": ["Buy an ICOCA card"],
         "days": [
-            {"date": d, "title": f"Kyoto day {i}", "notes": "",
-             "activities": [{"time": "09:00", "name": "Fushimi Inari", "description": "gates", "indoor": False,
-                             "duration_hours": 3}]}
-            for i, d in enumerate(dates, 1)
+            {"date": d, "title": f"Kyoto day {i + 1}", "notes": "Plan B if it rains: the Kyoto Railway Museum.",
+             "activities": [{"time": f"{9 + 3 * j:02d}:00", "name": name, "description": "", "indoor": False,
+                             "duration_hours": 2} for j, name in enumerate(sights(i))]}
+            for i, d in enumerate(dates)
         ],
     })
 
@@ -127,22 +135,22 @@ async def test_two_cities_weather_goes_out_in_parallel(tmp_path: Path) -> None:
     assert len(published) == 2 and max(published) < first_result  # both sent before either came back
 
 
-async def test_an_llm_plan_that_ignores_the_rain_is_replaced(tmp_path: Path) -> None:
-    dates = [f"2026-12-0{d}" for d in range(2, 7)]  # offline weather has rain on 12-02 in Hangzhou
-    careless = json.loads(_llm_itinerary(dates))
-    careless["destination"] = "Hangzhou"
+async def test_an_llm_plan_still_failing_after_its_repair_is_replaced_and_the_user_is_told(tmp_path: Path) -> None:
+    # The rule checked used to be "outdoors in the rain"; offline weather no longer invents rainy days, so this
+    # now exercises the no-repeated-sight rule: the plan is sent back once, fails again, the offline one is used.
+    dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
+    careless = _llm_itinerary(dates, repeat=True)
     async with FakeOpenAI(api_key="sk-test") as fake:
-        fake.script(completion(json.dumps(careless)))
+        fake.script(completion(careless), completion(careless))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
-            terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
-            reply = await terminal.ask("帮我做一个下周三到下周日杭州周边自驾游方案")
-        assert len(fake.requests) == 1  # the LLM was asked...
+            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+        requests: list[Any] = list(fake.requests)
+    assert len(requests) == 2  # the plan, then one repair with the violations
+    assert "Fushimi Inari is planned 3 times" in requests[1].json["messages"][-1]["content"]
     assert reply.payload["status"] == "completed"
     assert _dates(reply.payload) == dates
-    assert all(d["title"] != "Kyoto day 1" for d in reply.payload["itinerary"])  # ...but its plan was not used
-    rainy = [w["date"] for w in reply.payload["weather"] if w["condition"] == "rain"]
-    assert rainy and all(a["indoor"] for d in reply.payload["itinerary"] if d["date"] in rainy
-                         for a in d["activities"])
+    assert all(d["title"] != "Kyoto day 1" for d in reply.payload["itinerary"])  # the offline plan
+    assert "failed my checks (a repeated sight)" in reply.text
 
 
 async def test_chat_loop_help_follow_up_trace_and_new_conversation(tmp_path: Path,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
+from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from bot.errors import StorageError
 from storage.slack_installations import SlackOAuthStorage
 
 
@@ -59,3 +63,20 @@ async def test_installations_survive_reopening(tmp_path: Path) -> None:
         assert await storage.installations.bot_token_for_team("T1") == "xoxb-1"
     async with SlackOAuthStorage(tmp_path / "s.sqlite3", "another-app") as storage:
         assert await storage.installations.bot_token_for_team("T1") is None  # keyed by client ID too
+
+
+async def test_with_a_key_bot_tokens_are_encrypted_at_rest(tmp_path: Path) -> None:
+    key = Fernet.generate_key().decode()
+    path = tmp_path / "s.sqlite3"
+    installation = Installation(app_id="A1", team_id="T1", user_id="U1", bot_token="xoxb-secret-token",
+                                bot_id="B1", bot_user_id="UB1")
+    async with SlackOAuthStorage(path, "client-1", key=key) as storage:
+        await storage.installations.async_save(installation)
+        assert await storage.installations.bot_token_for_team("T1") == "xoxb-secret-token"
+    with sqlite3.connect(path) as conn:
+        stored = " ".join(r[0] for r in conn.execute("SELECT data FROM slack_bots UNION ALL "
+                                                    "SELECT data FROM slack_installations"))
+    assert "xoxb-secret-token" not in stored and stored.startswith("fernet:")
+    async with SlackOAuthStorage(path, "client-1", key=Fernet.generate_key().decode()) as storage:
+        with pytest.raises(StorageError, match="wrong TOURGUIDE_SLACK_TOKEN_KEY"):
+            await storage.installations.bot_token_for_team("T1")
