@@ -32,6 +32,31 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _NetworkErrorsOnOneLine(logging.Filter):
+    """Third-party SDKs (Slack's Socket Mode, DingTalk's Stream client) log every failed reconnect with a
+    traceback; an unreachable platform is an expected condition, so keep their one line and drop the trace."""
+
+    _THIRD_PARTY = ("slack_bolt", "slack_sdk", "dingtalk_stream", "websockets", "aiohttp")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith(self._THIRD_PARTY) and _is_network(record.exc_info[1]):
+            record.msg = f"{record.getMessage()} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _is_network(exc: BaseException | None) -> bool:
+    """Connection refused / reset / timed out, whatever library wrapped it."""
+    while exc is not None:
+        if isinstance(exc, OSError | TimeoutError | ConnectionError) or type(exc).__module__.startswith(
+                ("aiohttp", "websockets", "requests", "urllib3")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 class KeyValueFormatter(logging.Formatter):
     """``time level logger message key=value ...`` for people."""
 
@@ -66,8 +91,10 @@ def configure(level: str = "INFO", *, json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else KeyValueFormatter())
     handler.addFilter(_ContextFilter())
+    handler.addFilter(_NetworkErrorsOnOneLine())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("grpc", "aiosqlite", "httpx", "httpcore", "asyncio", "websockets", "slack_bolt", "urllib3"):
+    for noisy in ("grpc", "aiosqlite", "httpx", "httpcore", "asyncio", "websockets", "slack_bolt", "urllib3",
+                  "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
