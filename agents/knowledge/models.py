@@ -134,3 +134,20 @@ class Destination(Knowledge):
     def label(self, chinese: bool) -> str:
         """The destination's name in Chinese or English."""
         return self.zh if chinese else self.name
+
+
+class GazetteerPlace(Knowledge):
+    """A real place the bot can locate (and give climate for) but has no sight list for offline."""
+
+    name: str = Field(min_length=1)  # canonical English name
+    zh: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    country: str = Field(min_length=1)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    timezone: str = Field(pattern=r"^[A-Za-z_]+/[A-Za-z_/+-]+$")
+    climate: tuple[ClimateMonth, ...] | None = Field(default=None, min_length=12, max_length=12)
+
+    def all_names(self) -> tuple[str, ...]:
+        """The canonical name, the Chinese name and every alias."""
+        return (self.name, self.zh, *self.aliases)

@@ -47,7 +47,12 @@ def wet_days(normals: ClimateMonth, day: date) -> tuple[int, int]:
 
 def climate_day(destination: Destination, day: date, source: WeatherSource = "climate") -> WeatherDay:
     """The climate normals of one day at ``destination``, labelled with ``source``: typical, not a forecast."""
-    normals = destination.month(day.month)
+    return normal_day(destination.climate, day, source)
+
+
+def normal_day(climate: tuple[ClimateMonth, ...], day: date, source: WeatherSource = "climate") -> WeatherDay:
+    """The normals of ``day``'s month from twelve monthly normals."""
+    normals = climate[day.month - 1]
     rain, snow = wet_days(normals, day)
     return WeatherDay(
         date=day,
@@ -85,16 +90,23 @@ class OfflineClimate:
         Raises UnknownPlace for a destination not in the catalog and ValueError for
         reversed dates or a range longer than a year.
         """
-        known = self._catalog.get(destination)
-        return tuple(climate_day(known, day, source) for day in _dates(start, end))
+        found = self._catalog.climate(destination)
+        if found is None:
+            return ()
+        return tuple(normal_day(found[0], day, source) for day in _dates(start, end))
 
     def report(self, destination: str, start: date, end: date) -> WeatherReport:
         """An offline weather report (``source="offline"``) clearly labelled as an estimate.
 
         Raises UnknownPlace for a destination not in the catalog, ValueError for bad dates.
         """
-        return WeatherReport(
-            place=self._catalog.place(destination),
-            days=self.days(destination, start, end, source="offline"),
-            note=OFFLINE_NOTE,
-        )
+        place = self._catalog.place(destination)
+        found = self._catalog.climate(destination)
+        days = self.days(destination, start, end, source="offline")
+        if found is None:
+            note = f"No climate figures offline for {place.name}"
+        elif found[1] != place.name:
+            note = f"{OFFLINE_NOTE}; normals of nearby {found[1]}"
+        else:
+            note = OFFLINE_NOTE
+        return WeatherReport(place=place, days=days, note=note)

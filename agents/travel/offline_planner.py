@@ -54,6 +54,15 @@ class OfflinePlanner:
         except UnknownPlace:
             return None
 
+    def where(self, name: str, language: Language) -> str:
+        """The place's name with its country ("婺源（China）"), or the name as given when it is unknown."""
+        try:
+            place = self._catalog.place(name)
+        except UnknownPlace:
+            return name
+        local = self._catalog.local_name(place.name, language)
+        return f"{local}（{place.country}）" if language is Language.ZH else f"{local} ({place.country})"
+
     def plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
         """One ItineraryDay per date of ``request``, using ``weather`` where it covers the date.
 

@@ -70,14 +70,16 @@ class TravelService:
         try:
             return self._offline.plan(request, weather)
         except UnknownPlace as exc:
-            # The place exists (the weather was found) but the built-in knowledge does not cover it.
+            # The place exists (the weather was found) but the built-in knowledge has no sights for it.
             place = request.destination or ""
+            where = self._offline.where(place, request.language)
             raise UnknownPlace(str(exc), user_message=(
-                f"我还没有关于“{place}”的内置资料，暂时无法离线规划行程（天气已查到，见下方）。"
+                f"我知道“{where}”，但离线资料里还没有它的景点清单，所以暂时无法离线规划行程（天气见下方）。"
                 "配置大模型（DASHSCOPE_API_KEY 或 OPENAI_BASE_URL）后可以为任何地方规划。"
                 if request.language == Language.ZH else
-                f"I have no built-in knowledge of “{place}” yet, so I cannot plan it offline (its weather is "
-                "below). With an LLM configured (DASHSCOPE_API_KEY or OPENAI_BASE_URL) I can plan anywhere.")) from exc
+                f"I know “{where}”, but I have no built-in knowledge of its sights, so I cannot plan it offline "
+                "(its weather is below). With an LLM configured (DASHSCOPE_API_KEY or OPENAI_BASE_URL) I can plan "
+                "anywhere.")) from exc
 
     def _offline_or(self, fallback: Itinerary, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
         try:

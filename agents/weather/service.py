@@ -69,7 +69,22 @@ class WeatherService:
             except ExternalServiceError as exc:
                 log.warning("live weather unavailable, using offline climate normals: %s", exc)
         report = self._offline.report(request.destination, request.start_date, request.end_date)
-        return report.model_copy(update={"note": OFFLINE_NOTE[request.language.value]})
+        return report.model_copy(update={"note": self._offline_note(report, request.language)})
+
+    def _offline_note(self, report: WeatherReport, language: Language) -> str:
+        """The offline label in the user's language, saying whose normals a small place borrows."""
+        zh = language is Language.ZH
+        if not report.days:
+            return (f"离线资料里没有{self._local_name(report.place.name, language)}的气候数据；"
+                    "开启实时天气（TOURGUIDE_WEATHER_ONLINE=1）可查询预报。" if zh else
+                    f"I have no offline climate figures for {report.place.name}; live weather "
+                    "(TOURGUIDE_WEATHER_ONLINE=1) gives its forecast.")
+        note = OFFLINE_NOTE[language.value]
+        _head, nearby, source = report.note.partition("normals of nearby ")
+        if nearby:
+            note += (f"（采用附近{self._local_name(source, language)}的气候常年值）" if zh else
+                     f" (normals of nearby {source})")
+        return note
 
     async def _live(self, request: TripRequest, name: str, start: date, end: date) -> WeatherReport:
         assert self._online is not None

@@ -104,3 +104,18 @@ async def test_an_llm_plan_repeating_a_sight_is_repaired(tmp_path: Path) -> None
     assert reply.payload["status"] == "completed"
     assert [d["title"] for d in reply.payload["itinerary"]] == ["Kyoto day 1", "Kyoto day 2", "Kyoto day 3"]
     assert "failed my checks" not in reply.text
+
+
+async def test_a_real_place_without_sights_gets_climate_and_an_honest_answer(tmp_path: Path) -> None:
+    async with running(tmp_path) as p:
+        terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
+        wuyuan = await terminal.ask("从上海自驾去婺源，下周末")
+        hallstatt = await terminal.ask("2 days in Hallstatt from Dec 12")  # a new place with dates: a new request
+    request = wuyuan.payload["request"]
+    assert (request["origin"], request["destination"]) == ("Shanghai", "Wuyuan")
+    assert wuyuan.payload["status"] == "needs_clarification"
+    assert "我知道“婺源（China）”" in wuyuan.text and "景点清单" in wuyuan.text
+    assert "黄山" in wuyuan.text  # whose climate normals it borrows, said plainly
+    assert len(wuyuan.payload["weather"]) == 2 and wuyuan.payload["itinerary"] == []
+    assert "I know “Hallstatt (Austria)”" in hallstatt.text
+    assert "snow on about" in hallstatt.text
