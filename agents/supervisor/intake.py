@@ -68,7 +68,8 @@ class Intake:
     def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
                  places: AliasIndex, clock: Callable[[], datetime], *, max_chars: int,
                  limiter: RateLimiter | None = None,
-                 local_name: Callable[[str, Language], str] = lambda name, _lang: name) -> None:
+                 local_name: Callable[[str, Language], str] = lambda name, _lang: name,
+                 understander: Callable[[str, datetime], Awaitable[TripRequest]] | None = None) -> None:
         self._store = store
         self._outbox = outbox
         self._start = start  # the in-process Supervisor's start; a Supervisor elsewhere adopts new sessions
@@ -77,6 +78,8 @@ class Intake:
         self._max_chars = max_chars
         self._limiter = limiter
         self._local_name = local_name
+        # With an LLM configured: LLMUnderstanding.understand (structured extraction, our dates); else offline.
+        self._understander = understander
 
     async def submit(self, message: InboundMessage, *, start: bool = True, hold_answer: bool = False) -> Submitted:
         """Handle one inbound message; a repeated event ID returns the original task.
@@ -129,6 +132,8 @@ class Intake:
         request = None
         if previous is not None and previous.request.destination:
             request = amend(previous.request, message.text, now, self._places)
+        if request is None and self._understander is not None and len(message.text) <= self._max_chars:
+            request = await self._understander(message.text, now)
         if request is None:
             request = understand(message.text, now, self._places, max_chars=self._max_chars)
             if request.intent == Intent.WEATHER:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.schemas import Budget, Intent, TripRequest
+from bot.errors import BadDates
+from bot.schemas import Budget, Intent, Language, TripRequest
 
 from .dates import DateMention, mention_dates
 from .destination import PlaceFinder, guess_place
@@ -62,8 +63,32 @@ def amend(previous: TripRequest, text: str, now: datetime, places: PlaceFinder) 
         changes["destination"] = match[1]  # "改去乌镇": an unknown place the supervisor will report
     if not changes:
         return None
+    if previous.legs:
+        changes.update(_legs_changed(previous, changes))
     changes["text"] = f"{previous.text}\n{cleaned}" if previous.text else cleaned
     return TripRequest.model_validate(previous.model_dump() | changes)
+
+
+def _legs_changed(previous: TripRequest, changes: dict[str, Any]) -> dict[str, Any]:
+    """A multi-city trip moved to new dates keeps every city's share; a new length is asked back, since
+    which city gains or loses the days cannot be guessed. A new destination replaces the whole tour."""
+    if "destination" in changes:
+        return {"legs": ()}
+    if "start_date" not in changes or previous.start_date is None:
+        return {}
+    start, end = changes["start_date"], changes["end_date"]
+    if (end - start).days + 1 != previous.days:
+        names = "、".join(leg.destination for leg in previous.legs)
+        raise BadDates("a multi-city trip changed length", user_message=(
+            f"这趟行程包括{names}，新的天数要怎么分给每个城市呢？例如“{previous.legs[0].destination}3天然后"
+            f"{previous.legs[1].destination}2天”。" if previous.language is Language.ZH else
+            f"This trip covers {', '.join(leg.destination for leg in previous.legs)}. How should the new number of "
+            f"days be split between them?"))
+    shift = start - previous.start_date
+    legs = [leg.model_copy(update={"start_date": leg.start_date + shift if leg.start_date else None,
+                                   "end_date": leg.end_date + shift if leg.end_date else None})
+            for leg in previous.legs]
+    return {"legs": tuple(legs)}
 
 
 def _changes(

@@ -105,3 +105,17 @@ def test_a_split_it_cannot_know_is_asked_back(text: str, asked: str, now: dateti
 def test_a_single_city_with_a_day_trip_name_is_not_multi_city(now: datetime, world: AliasIndex) -> None:
     req = understand("帮我做一个下周三到下周日杭州周边自驾游方案", now, world)
     assert req.legs == () and req.around
+
+
+def test_follow_ups_to_a_multi_city_trip_keep_every_city(now: datetime, world: AliasIndex) -> None:
+    from agents.understanding import amend
+
+    trip = understand("北京5天然后上海3天", now, world)
+    cheaper = amend(trip, "便宜点", now, world)
+    assert cheaper is not None and [leg.destination for leg in cheaper.legs] == ["Beijing", "Shanghai"]
+    moved = amend(trip, "改到下周一出发", now, world)
+    assert moved is not None and moved.start_date == date(2026, 11, 30)
+    assert [leg.start_date for leg in moved.legs] == [date(2026, 11, 30), date(2026, 12, 5)]
+    with pytest.raises(BadDates) as caught:
+        amend(trip, "改成6天", now, world)
+    assert "怎么分" in (caught.value.user_message or "")
