@@ -117,6 +117,11 @@ class BrokerStore:
             self._take_lock(self._data_dir)
         try:
             self._db = await aiosqlite.connect(self._path)
+            # Retention deletes expired messages; incremental vacuum gives their pages back to the disk
+            # (a file created before this is rebuilt once).
+            await self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            if (await (await self._db.execute("PRAGMA auto_vacuum")).fetchone() or (2,))[0] != 2:
+                await self._db.execute("VACUUM")
             await self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9).
             await self._db.execute("PRAGMA synchronous=NORMAL")
@@ -243,6 +248,12 @@ class BrokerStore:
             self.write_later("DELETE FROM deliveries WHERE pk = ?", (pk,))
             self.write_later("DELETE FROM messages WHERE pk = ?", (pk,))
         await self.write("DELETE FROM messages WHERE pk = ?", (-1,))  # waits for the batch
+        if pks:
+            await self.reclaim()
+
+    async def reclaim(self) -> None:
+        """Give free pages back to the file system, a bounded number per call (retention runs often)."""
+        await self.db.executescript("PRAGMA incremental_vacuum(2000);")  # steps to the end, unlike execute()
 
     async def load(self) -> Snapshot:
         """Read back everything persisted."""
