@@ -64,6 +64,9 @@ def simple_consumer(
     c = SimpleConsumer(config(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
                        await_duration=await_s)
     c.startup()
+    # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings, and Apache RocketMQ's proxy
+    # answers a receive from a client whose settings have not arrived with an internal error.
+    c._init_settings_event.wait(10)
     try:
         yield c
     finally:

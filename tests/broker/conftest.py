@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from bot.broker.config import BrokerConfig
 from bot.broker.model import GroupInfo, TopicInfo, TopicType
 from bot.broker.server import EmbeddedBroker
+from tests.realbroker import ApacheSession, GroupDef, TopicDef, apache_session, wanted_brokers
 
 TOPICS = [
     TopicInfo("", "Orders", TopicType.NORMAL),
@@ -48,3 +50,46 @@ async def broker(broker_config: BrokerConfig) -> AsyncIterator[EmbeddedBroker]:
 def with_overrides(config: BrokerConfig, **changes: object) -> BrokerConfig:
     """A copy of a broker config with some fields changed."""
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Target:
+    """A broker under test: the embedded one or Apache RocketMQ, behind one endpoint.
+
+    ``n(name)`` maps a conformance resource name to this target's copy: on Apache RocketMQ every test gets
+    topics and groups of its own (a suffix), because one cluster serves the whole session.
+    """
+
+    kind: str
+    endpoint: str
+    suffix: str = ""
+    embedded: EmbeddedBroker | None = None
+    apache: ApacheSession | None = None
+
+    def n(self, name: str) -> str:
+        """This target's name for a conformance topic or group (``%DLQ%GID_push`` included)."""
+        return name + self.suffix
+
+
+def _apache_defs(suffix: str) -> tuple[list[TopicDef], list[GroupDef]]:
+    topics = [TopicDef(t.name + suffix, t.type.value, 1 if t.type == TopicType.LITE else 2) for t in TOPICS]
+    topics.append(TopicDef("ns1%Orders" + suffix, "NORMAL", 2))
+    groups = [GroupDef(g.name + suffix, g.max_attempts, g.backoff_s, g.fifo,
+                       g.lite_bind_topic + suffix if g.lite_bind_topic else "") for g in GROUPS]
+    groups.append(GroupDef("ns1%GID_simple" + suffix))
+    return topics, groups
+
+
+@pytest.fixture(params=wanted_brokers())
+async def target(request: pytest.FixtureRequest, broker_config: BrokerConfig) -> AsyncIterator[Target]:
+    """The conformance resources on each broker kind this run tests (see tests/realbroker.py)."""
+    if request.param == "embedded":
+        async with EmbeddedBroker(broker_config) as running:
+            await running.apply(TOPICS, GROUPS, {})
+            await running.apply([TopicInfo("ns1", "Orders", TopicType.NORMAL)], [GroupInfo("ns1", "GID_simple")], {})
+            yield Target("embedded", running.endpoint, embedded=running)
+        return
+    session = apache_session()
+    suffix = session.next_suffix()
+    await asyncio.to_thread(session.create, *_apache_defs(suffix))
+    yield Target("apache", session.endpoint, suffix, apache=session)
