@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -214,10 +215,19 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
         publisher = await stack.enter_async_context(Publisher(bus, list(TASK_TOPICS.values())))
         supervisor = await stack.enter_async_context(Supervisor(
             store, outbox, publisher, lambda handler: LiteSubscriber(bus, RESPONSE_TOPIC, RESPONSE_GROUP, handler),
-            TASK_TOPICS, step_timeout_s=settings.step_timeout_s,
+            TASK_TOPICS, step_timeout_s=settings.step_timeout_s, slow_after_s=settings.slow_step_notice_s,
         ))
         catalog = Catalog.load()
-        intake = Intake(store, outbox, supervisor.start, AliasIndex(catalog.aliases()), clock,
+        places = AliasIndex(catalog.aliases())
+        # With an LLM configured, requests are read with structured extraction (dates still resolved by us).
+        model = await stack.enter_async_context(chat_model(settings))
+        understander = None
+        if model is not None:
+            from agents.understanding.llm_extract import LLMUnderstanding
+
+            understander = functools.partial(LLMUnderstanding(model, places).understand,
+                                             max_chars=settings.max_request_chars)
+        intake = Intake(store, outbox, supervisor.start, places, clock,
                         max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute),
-                        local_name=catalog.local_name)
+                        local_name=catalog.local_name, understander=understander)
         yield Pipeline(intake, outbox, store, supervisor, endpoint)

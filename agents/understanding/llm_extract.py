@@ -10,6 +10,7 @@ Any model failure falls back to the deterministic parse alone.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import date, datetime, timedelta
@@ -22,11 +23,12 @@ from bot.errors import BadDates, ConfigError, ExternalServiceError
 from bot.schemas import Budget, Intent, Language, TravelMode, TripLeg, TripRequest
 
 from .aliases import AliasIndex
-from .dates import resolve_dates
+from .dates import mention_dates, resolve_dates
 from .parser import understand
 from .party import party_of
 
 log = logging.getLogger("tourguide.understanding")
+EXTRACTION_TIMEOUT_S = 10.0  # then the deterministic parse answers alone
 
 _NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
 _NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
@@ -88,18 +90,21 @@ class Extracted(BaseModel):
 class LLMUnderstanding:
     """``understand`` with an LLM filling the gaps of the deterministic parse."""
 
-    def __init__(self, model: ChatModel, places: AliasIndex) -> None:
+    def __init__(self, model: ChatModel, places: AliasIndex, *, timeout_s: float = EXTRACTION_TIMEOUT_S) -> None:
         self._model = model
         self._places = places
+        self._timeout_s = timeout_s
 
     async def extract(self, text: str) -> Extracted | None:
         """The model's reading of `text`, or None when the model fails or answers nonsense."""
         messages = [ChatMessage.system(_PROMPT), ChatMessage.user(text)]
         try:
-            result = await self._model.complete(messages, json_mode=True, json_schema=EXTRACTION_SCHEMA)
+            # The intake waits for this before anything is queued: a slow model must not hold requests up.
+            async with asyncio.timeout(self._timeout_s):
+                result = await self._model.complete(messages, json_mode=True, json_schema=EXTRACTION_SCHEMA)
             start, end = result.content.find("{"), result.content.rfind("}")
             return Extracted.model_validate(json.loads(result.content[start : end + 1]))
-        except (ExternalServiceError, ConfigError, ValidationError, ValueError) as exc:
+        except (ExternalServiceError, ConfigError, ValidationError, ValueError, TimeoutError) as exc:
             log.warning("LLM extraction failed, using the deterministic parse: %s", exc)
             return None
 
@@ -115,8 +120,12 @@ def merge(base: TripRequest, extracted: Extracted, now: datetime, places: AliasI
     """The deterministic request with the gaps filled from the model's reading; dates asked back on a conflict."""
     changes: dict[str, Any] = {}
     found = resolve_dates(extracted.date_words, now) if extracted.date_words else None
-    if found is not None and base.start_date is not None and (found.start, found.end) != (
-            base.start_date, base.end_date) and not base.legs:
+    # Quoted words may hold only the start ("from Dec 5" of "3 days from Dec 5"): a conflict is another
+    # start, or another end when the words name both ends ("12月5日到8日").
+    both_ends = bool(extracted.date_words) and mention_dates(extracted.date_words or "", now).is_range
+    conflict = found is not None and base.start_date is not None and (
+        found.start != base.start_date or (both_ends and found.end != base.end_date))
+    if found is not None and conflict and not base.legs:
         raise BadDates("the LLM and the parser read different dates", user_message=_ask_dates(
             base.language, (base.start_date, base.end_date), (found.start, found.end)))
     if found is not None and base.start_date is None:

@@ -88,7 +88,8 @@ async def test_valid_answer_becomes_itinerary_with_weather(fake: FakeDashScope) 
     assert itinerary.days[0].activities[1].duration_hours == 24  # clamped, not rejected
     assert itinerary.tips == ("带伞",)
     sent = fake.requests[0].json
-    assert sent["parameters"]["response_format"] == {"type": "json_object"}
+    response_format = sent["parameters"]["response_format"]  # structured output: the itinerary's JSON schema
+    assert response_format["type"] == "json_schema" and response_format["json_schema"]["name"] == "itinerary"
     prompt = sent["input"]["messages"][-1]["content"]
     assert prompt.startswith("杭州2026-12-02至2026-12-04天气已知：12月2日 小雨 8-14°C")
     assert "自驾游" in prompt and "雨天安排室内活动" in prompt and "2026-12-04" in prompt

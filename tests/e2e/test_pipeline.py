@@ -19,7 +19,7 @@ from bot.settings import load_settings
 from tests.standins.fake_dashscope import FakeDashScope, app_answer
 from tests.standins.fake_dashscope import completion as ds_completion
 from tests.standins.fake_open_meteo import FakeOpenMeteo
-from tests.standins.fake_openai import FakeOpenAI, completion
+from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -83,7 +83,9 @@ def _llm_itinerary(dates: list[str], *, repeat: bool = False) -> str:
 async def test_an_openai_compatible_llm_plans_when_configured(tmp_path: Path) -> None:
     dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
     async with FakeOpenAI(api_key="sk-test") as fake:
-        fake.script(completion(_llm_itinerary(dates)))
+        # The intake reads the request first (structured extraction), then the travel agent plans.
+        fake.script(completion(trip_reading(destinations=[{"name": "Kyoto", "days": 3}], date_words="next weekend")),
+                    completion(_llm_itinerary(dates)))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test",
                            openai_model="deepseek-chat") as p:
             reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
@@ -91,8 +93,9 @@ async def test_an_openai_compatible_llm_plans_when_configured(tmp_path: Path) ->
     assert reply.payload["status"] == "completed"
     assert _dates(reply.payload) == dates
     assert reply.payload["itinerary"][0]["title"] == "Kyoto day 1"
-    assert len(requests) == 1
-    body = requests[0].json
+    assert len(requests) == 2
+    assert requests[0].json["response_format"]["json_schema"]["name"] == "trip_request"
+    body = requests[1].json
     assert body["model"] == "deepseek-chat"
     prompt = " ".join(m["content"] for m in body["messages"])
     assert "2026-12-05" in prompt and "Kyoto" in prompt  # the weather facts went into the prompt
@@ -100,7 +103,7 @@ async def test_an_openai_compatible_llm_plans_when_configured(tmp_path: Path) ->
 
 async def test_the_llm_failing_falls_back_to_the_offline_planner(tmp_path: Path) -> None:
     async with FakeOpenAI(api_key="sk-test") as fake:
-        fake.script(completion("this is not JSON"))
+        fake.script(completion("this is not JSON"), completion("this is not JSON either"))  # reading, then plan
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
             reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
     assert reply.payload["status"] == "completed"
@@ -112,16 +115,18 @@ async def test_the_llm_failing_falls_back_to_the_offline_planner(tmp_path: Path)
 async def test_dashscope_qwen_and_a_bailian_app_per_agent(tmp_path: Path) -> None:
     dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
     async with FakeDashScope(api_key="sk-ds", app_ids=("app-travel-1",)) as fake:
-        fake.script(ds_completion(_llm_itinerary(dates)))
+        reading = ds_completion(trip_reading(destinations=[{"name": "Kyoto", "days": 3}]))
+        fake.script(reading, ds_completion(_llm_itinerary(dates)))
         async with running(tmp_path / "qwen", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url) as p:
             qwen = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
-        fake.script(app_answer(_llm_itinerary(dates)))
+        fake.script(reading, app_answer(_llm_itinerary(dates)))
         async with running(tmp_path / "app", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url,
                            bailian_travel_app_id="app-travel-1") as p:
             app = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
         paths = [r.path for r in fake.requests]
     assert qwen.payload["itinerary"][0]["title"] == app.payload["itinerary"][0]["title"] == "Kyoto day 1"
-    assert paths == ["/api/v1/services/aigc/text-generation/generation", "/api/v1/apps/app-travel-1/completion"]
+    generation = "/api/v1/services/aigc/text-generation/generation"  # Qwen reads each request first
+    assert paths == [generation, generation, generation, "/api/v1/apps/app-travel-1/completion"]
 
 
 async def test_two_cities_weather_goes_out_in_parallel(tmp_path: Path) -> None:
@@ -141,12 +146,12 @@ async def test_an_llm_plan_still_failing_after_its_repair_is_replaced_and_the_us
     dates = ["2026-12-05", "2026-12-06", "2026-12-07"]
     careless = _llm_itinerary(dates, repeat=True)
     async with FakeOpenAI(api_key="sk-test") as fake:
-        fake.script(completion(careless), completion(careless))
+        fake.script(completion(trip_reading()), completion(careless), completion(careless))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
             reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
         requests: list[Any] = list(fake.requests)
-    assert len(requests) == 2  # the plan, then one repair with the violations
-    assert "Fushimi Inari is planned 3 times" in requests[1].json["messages"][-1]["content"]
+    assert len(requests) == 3  # the reading, the plan, then one repair with the violations
+    assert "Fushimi Inari is planned 3 times" in requests[2].json["messages"][-1]["content"]
     assert reply.payload["status"] == "completed"
     assert _dates(reply.payload) == dates
     assert all(d["title"] != "Kyoto day 1" for d in reply.payload["itinerary"])  # the offline plan

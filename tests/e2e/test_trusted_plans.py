@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from adapters.cli import Terminal
 from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
-from tests.standins.fake_openai import FakeOpenAI, completion
+from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Tuesday
 
@@ -92,12 +92,14 @@ async def test_an_llm_plan_repeating_a_sight_is_repaired(tmp_path: Path) -> None
     first = plan([["Fushimi Inari", "Gion"], ["Fushimi Inari", "Kiyomizu-dera"], ["Fushimi Inari", "Nishiki"]])
     fixed = plan([["Fushimi Inari", "Gion"], ["Arashiyama", "Kiyomizu-dera"], ["Kinkaku-ji", "Nishiki"]])
     async with FakeOpenAI(api_key="sk-test") as fake:
-        fake.script(completion(first), completion(fixed))
+        reading = trip_reading(destinations=[{"name": "Kyoto", "days": 3}], date_words="from Dec 5")
+        fake.script(completion(reading), completion(first), completion(fixed))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
             reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto from Dec 5")
         requests: list[Any] = list(fake.requests)
-    assert len(requests) == 2
-    repair = requests[1].json
+    assert len(requests) == 3  # the intake's reading, the first plan, the repair
+    assert requests[0].json["response_format"]["json_schema"]["name"] == "trip_request"
+    repair = requests[2].json
     assert repair["response_format"]["type"] == "json_schema"  # structured output
     assert "Fushimi Inari is planned 3 times" in repair["messages"][-1]["content"]
     assert repair["messages"][-2]["role"] == "assistant"  # the first draft goes back with the violations

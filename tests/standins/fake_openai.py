@@ -81,3 +81,12 @@ def _default_chat(recorded: Recorded) -> Reply:
     if tools and last.get("role") == "user":
         return tool_call(tools[0]["function"]["name"], {}, model=body["model"])
     return completion(f"fake answer to: {last.get('content', '')}", model=body["model"])
+
+
+def trip_reading(**fields: Any) -> str:
+    """The JSON a model answers to the intake's structured extraction (``trip_request`` schema); fields
+    not given are empty, so the deterministic parse stands."""
+    base: dict[str, Any] = {"intent": "itinerary", "destinations": [], "origin": None, "date_words": None,
+                            "travelers": None, "children": None, "seniors": None, "budget": "unspecified",
+                            "mode": "unspecified", "interests": []}
+    return json.dumps(base | fields, ensure_ascii=False)

@@ -66,3 +66,13 @@ async def test_a_model_answering_nonsense_falls_back_to_the_parser(now: datetime
     request, sent = await _understand("下周末去杭州玩两天", now, "I think you want Hangzhou!")
     assert len(sent) == 1
     assert request.destination == "Hangzhou" and request.days == 2
+
+
+async def test_a_model_that_does_not_answer_in_time_falls_back(now: datetime) -> None:
+    async with FakeOpenAI(api_key="sk-x") as fake:
+        fake.gate.clear()  # the stand-in holds its answer
+        async with OpenAICompatChat(fake.base_url, "sk-x", "qwen-plus", retry=RetryPolicy(max_attempts=1)) as chat:
+            reader = LLMUnderstanding(chat, AliasIndex(WORLD), timeout_s=0.5)
+            request = await reader.understand("下周末去杭州玩两天", now)
+        fake.gate.set()
+    assert request.destination == "Hangzhou" and request.days == 2
