@@ -18,6 +18,7 @@ _EUROPE = _RAIL_COUNTRIES - {"China", "Japan", "South Korea"}
 _RAIL_KMH, _ROAD_KMH, _AIR_KMH = 250.0, 80.0, 700.0
 _DETOUR = 1.25  # rails and roads are longer than the great circle
 _MAX_RAIL_KM, _MAX_DRIVE_KM = 1300.0, 700.0
+_LONGEST_HOURS = 20.0  # a long-haul day: the transfer is the whole day
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ def _half_hours(hours: float) -> float:
 
 def transfer(origin: Place, destination: Place, self_drive: bool) -> Transfer:
     """The likely way from ``origin`` to ``destination`` and its door-to-door hours."""
-    km = distance_km(origin, destination) * _DETOUR
+    direct = distance_km(origin, destination)
+    km = direct * _DETOUR
     same_network = origin.country == destination.country or {origin.country, destination.country} <= _EUROPE
     if self_drive and same_network and km <= _MAX_DRIVE_KM:
         return Transfer("drive", _half_hours(km / _ROAD_KMH))
     if same_network and origin.country in _RAIL_COUNTRIES and km <= _MAX_RAIL_KM:
         return Transfer("train", _half_hours(km / _RAIL_KMH + 1.0))
-    return Transfer("flight", _half_hours(km / _AIR_KMH + 3.0))
+    return Transfer("flight", min(_half_hours(direct / _AIR_KMH + 3.0), _LONGEST_HOURS))

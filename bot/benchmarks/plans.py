@@ -15,6 +15,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from agents.knowledge.catalog import Catalog
+from agents.supervisor.planner import leg_request
 from agents.tools.climate import OfflineClimate
 from agents.travel.checks import RULES, violations
 from agents.travel.offline_planner import OfflinePlanner
@@ -29,6 +30,7 @@ TEMPLATES = (
     "a week in {en} from Dec 5 by public transport, cheap",
     "我和老公带两个孩子和爸妈去{zh}玩4天，下周五出发",
     "春节去{zh}玩十天",
+    "{en} 4 days then {other} 3 days",  # multi-city: each leg planned and checked, transfer day included
 )
 
 
@@ -41,28 +43,35 @@ def run() -> int:
     catalog = Catalog.load()
     places, climate, planner = AliasIndex(catalog.aliases()), OfflineClimate(catalog), OfflinePlanner(catalog)
     broken: Counter[str] = Counter()  # rule -> plans breaking it
-    total = passed = 0
+    total = passed = days = free = 0
     started = time.perf_counter()
     for destination in catalog:
         for template in TEMPLATES:
             total += 1
-            text = template.format(zh=destination.zh, en=destination.name)
+            other = "Shanghai" if destination.name != "Shanghai" else "Hangzhou"
+            text = template.format(zh=destination.zh, en=destination.name, other=other)
             request = understand(text, NOW, places)
             validate_dates(request, NOW)
-            assert request.destination and request.start_date and request.end_date
-            weather = climate.report(request.destination, request.start_date, request.end_date)
-            plan = planner.plan(request, weather)
-            rules = {v.rule for v in violations(request, weather, plan, destination)}
-            if request.around and not destination.day_trips:
-                rules.discard("around")  # nothing nearby in the data: the plan says so honestly
-            if _has_cjk(plan.days[0].title) != (request.language == Language.ZH):
-                rules.add("language")
+            legs = [leg_request(request, i) for i in range(len(request.legs))] or [request]
+            rules: set[str] = set()
+            for leg in legs:
+                assert leg.destination and leg.start_date and leg.end_date
+                weather = climate.report(leg.destination, leg.start_date, leg.end_date)
+                plan = planner.plan(leg, weather)
+                rules |= {v.rule for v in violations(leg, weather, plan, catalog.get(leg.destination))}
+                if leg.around and not destination.day_trips:
+                    rules.discard("around")  # nothing nearby in the data: the plan says so honestly
+                if _has_cjk(plan.days[0].title) != (leg.language == Language.ZH):
+                    rules.add("language")
+                days += len(plan.days)
+                free += sum(d.kind == "free" for d in plan.days)
             broken.update(rules)
             passed += not rules
     elapsed = time.perf_counter() - started
     print(f"{total} plans ({len(catalog)} destinations x {len(TEMPLATES)} requests), offline planner + offline weather")
     print(f"  passing every rule   {passed}/{total} ({passed / total:.1%})")
     print(f"  time per request     {elapsed / total * 1000:.1f} ms (understanding, weather, plan, checks)")
+    print(f"  free days            {free}/{days} ({free / days:.1%}): no fresh sight or day trip was left")
     print("  pass rate per rule")
     for rule in (*RULES, "language"):
         ok = total - broken[rule]
