@@ -28,6 +28,10 @@ _PROGRESS = {
     ("ok", StepKind.TRAVEL): ("✓ 行程已完成", "✓ the itinerary is ready"),
     ("failed", StepKind.WEATHER): ("✗ 天气查询失败", "✗ the weather lookup failed"),
     ("failed", StepKind.TRAVEL): ("✗ 行程规划失败", "✗ trip planning failed"),
+    ("slow", StepKind.WEATHER): ("… 天气查询比平时慢，仍在进行（可能在重试）",
+                                 "… the weather lookup is slow, still trying"),
+    ("slow", StepKind.TRAVEL): ("… AI 行程规划比平时慢，仍在进行（可能在重试）",
+                                "… the AI planner is slow (it may be retrying), still working"),
 }
 
 

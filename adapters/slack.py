@@ -62,6 +62,7 @@ class SlackAdapter:
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
         self._finalized: set[str] = set()
+        self._slow: dict[str, set[str]] = {}  # task -> step kinds the Supervisor reported slow
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
@@ -204,7 +205,9 @@ class SlackAdapter:
 
     async def on_progress(self, event: Progress) -> None:
         """Supervisor listener: refresh the status message off the Supervisor's path."""
-        if event.phase in ("sent", "ok", "failed") and not self._closed:
+        if event.phase == "slow" and event.kind is not None:
+            self._slow.setdefault(event.task_id, set()).add(event.kind.value)
+        if event.phase in ("sent", "ok", "failed", "slow") and not self._closed:
             self._spawn(self._refresh_status(event.task_id))
 
     async def _refresh_status(self, task_id: str) -> None:
@@ -215,7 +218,8 @@ class SlackAdapter:
             if session is None or session.ref.platform != PLATFORM or not session.ref.status_message:
                 return
             ref = session.ref
-            text = slack_status.progress(session, ref.user, session.request.text, show_request=_is_parent(ref))
+            text = slack_status.progress(session, ref.user, session.request.text, show_request=_is_parent(ref),
+                                         slow=frozenset(self._slow.get(task_id, ())))
             with log_context(task_id=task_id, platform=PLATFORM), \
                     contextlib.suppress(SlackApiError, ExternalServiceError):
                 client = await self._clients.for_team(ref.workspace)
@@ -289,6 +293,7 @@ class SlackAdapter:
     async def _finalize_status(self, reply: Reply) -> None:
         async with self._status_lock(reply.task_id):
             self._finalized.add(reply.task_id)
+            self._slow.pop(reply.task_id, None)
             session = await self._pipeline.sessions.get(reply.task_id)
             request_text = session.request.text if session else ""
             text = slack_status.final(reply, reply.ref.user, request_text, show_request=_is_parent(reply.ref))

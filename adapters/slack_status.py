@@ -14,6 +14,7 @@ _STEP_STATES = {
     StepStatus.FAILED: ("⚠️ 失败", "⚠️ failed"),
 }
 
+_SLOW = ("⏳ 比平时慢，仍在进行（AI 可能在重试）", "⏳ slower than usual, still working (the AI may be retrying)")
 _OUTCOMES = {
     "completed": ("✅ 行程已发在下方。", "✅ Your plan is in the thread."),
     "needs_clarification": ("💬 需要补充信息，请看下方回复。", "💬 I need a little more detail — see the thread."),
@@ -36,13 +37,15 @@ def planning(user: str, request_text: str, *, show_request: bool) -> str:
     return head + _pick(zh, ("🧭 正在规划…", "🧭 Planning…"))
 
 
-def progress(session: SessionRecord, user: str, request_text: str, *, show_request: bool) -> str:
-    """The status text while steps go out and come back."""
+def progress(session: SessionRecord, user: str, request_text: str, *, show_request: bool,
+             slow: frozenset[str] = frozenset()) -> str:
+    """The status text while steps go out and come back; ``slow``: step kinds out for unusually long."""
     zh = session.request.language == Language.ZH
     lines = [planning(user, request_text, show_request=show_request)]
     for step in session.steps:
         name = _pick(zh, _STEP_NAMES.get(step.kind.value, (step.kind.value, step.kind.value)))
-        lines.append(f"• {name}: {_pick(zh, _STEP_STATES[step.status])}")
+        state = _SLOW if step.status == StepStatus.SENT and step.kind.value in slow else _STEP_STATES[step.status]
+        lines.append(f"• {name}: {_pick(zh, state)}")
     return "\n".join(lines)
 
 

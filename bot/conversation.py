@@ -47,6 +47,6 @@ class Progress:
     """A step went out, came back, or the session finished: for progress messages in chat."""
 
     task_id: str
-    phase: str  # "sent", "ok", "failed", "finished"
+    phase: str  # "sent", "ok", "failed", "finished"; "slow": a step has been out for a while (LLM retries)
     kind: StepKind | None = None
     detail: str = ""

@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     max_request_chars: int = Field(default=2000, ge=1, validation_alias=_env("TOURGUIDE_MAX_REQUEST_CHARS"))
     user_rate_per_minute: int = Field(default=6, ge=1, validation_alias=_env("TOURGUIDE_USER_RATE_PER_MINUTE"))
     step_timeout_s: float = Field(default=180.0, gt=0, validation_alias=_env("TOURGUIDE_STEP_TIMEOUT"))
+    # a step out longer than this is shown to the user as "slower than usual, still working" (LLM retries)
+    slow_step_notice_s: float = Field(default=30.0, gt=0, validation_alias=_env("TOURGUIDE_SLOW_STEP_NOTICE"))
     agent_concurrency: int = Field(default=4, ge=1, le=64, validation_alias=_env("TOURGUIDE_AGENT_CONCURRENCY"))
     simulated_llm_latency_s: float = Field(
         default=0.0, ge=0, validation_alias=_env("TOURGUIDE_SIMULATED_LLM_LATENCY")

@@ -28,6 +28,7 @@ from storage.outbox import Outbox
 from storage.sessions import SessionRecord, SessionStatus, SessionStore, StepRecord, StepStatus
 
 log = logging.getLogger("tourguide.supervisor")
+SLOW_AFTER_S = 30.0  # a step out this long is reported as slow (an LLM being retried, usually)
 
 
 Listener = Callable[[Progress], Awaitable[None]]
@@ -38,16 +39,18 @@ class Supervisor:
     """Owns the result subscriber; ``async with`` starts it and resumes unfinished sessions."""
 
     def __init__(self, store: SessionStore, outbox: Outbox, publisher: Publisher, subscribe: SubscriberFactory,
-                 topics: dict[StepKind, str], *, step_timeout_s: float) -> None:
+                 topics: dict[StepKind, str], *, step_timeout_s: float, slow_after_s: float = SLOW_AFTER_S) -> None:
         self._store = store
         self._outbox = outbox
         self._publisher = publisher
         self._subscriber = subscribe(self._on_result)
         self._topics = topics
         self._timeout_s = step_timeout_s
+        self._slow_after_s = slow_after_s
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Listener] = []
         self._active: set[str] = set()
+        self._slow_told: set[tuple[str, str]] = set()  # (task, step) already reported slow
         self._watchdog: asyncio.Task[None] | None = None
 
     def add_listener(self, listener: Listener) -> None:
@@ -135,6 +138,7 @@ class Supervisor:
             await self._subscriber.unsubscribe(session.task_id)
         self._locks.pop(session.task_id, None)
         self._active.discard(session.task_id)
+        self._slow_told = {told for told in self._slow_told if told[0] != session.task_id}
 
     async def _watch_deadlines(self) -> None:
         """Every second: adopt sessions another process created, retry unpublished steps, fail late ones."""
@@ -154,6 +158,12 @@ class Supervisor:
         if session is None:
             return
         now = time.time()
+        for step in session.steps:  # tell the user a slow step is still being worked on (once per step)
+            sent_at = step.deadline - self._timeout_s
+            if step.status == StepStatus.SENT and now - sent_at > self._slow_after_s and \
+                    (task_id, step.step_id) not in self._slow_told:
+                self._slow_told.add((task_id, step.step_id))
+                await self._emit(Progress(task_id, "slow", step.kind))
         late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < now]
         # Steps that could never be published (the broker was unreachable) give up after a step timeout too.
         unsent = [s for s in _ready(session) if session.created_at + self._timeout_s < now]
