@@ -9,6 +9,8 @@ the log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,6 +21,7 @@ import grpc
 log = logging.getLogger("tourguide.broker")
 
 LOG_INTERVAL_S = 10.0
+DRAIN_S = 1.0
 
 
 class _Malformed:
@@ -75,8 +78,7 @@ class HostileInputGuard(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                                 stream_stream=self._streaming(handler.stream_stream, method))
 
     async def _refuse(self, context: Any, method: str) -> None:
-        peer = context.peer() if hasattr(context, "peer") else "?"
-        self._throttle.warn("malformed", f"broker: malformed request frame for {method} from {peer} refused")
+        self._throttle.warn("malformed", f"broker: malformed request frame for {method} from {context.peer()} refused")
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request frame is not a valid protobuf message")
 
     async def _fail(self, context: Any, method: str, exc: Exception) -> None:
@@ -113,20 +115,47 @@ class HostileInputGuard(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def _streaming(self, inner: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         async def behaviour(requests: AsyncIterator[Any], context: Any) -> Any:
+            malformed = False
+
             async def checked() -> AsyncIterator[Any]:
+                # A malformed frame ends the request stream; the status is set once the handler is done.
+                # Aborting here, while the handler may be writing a reply, makes grpc core fail the call
+                # with INTERNAL (GRPC_CALL_ERROR_TOO_MANY_OPERATIONS) instead.
+                nonlocal malformed
                 async for request in requests:
                     if request is MALFORMED:
-                        await self._refuse(context, method)
+                        malformed = True
+                        return
                     yield request
 
+            result = None
             try:
-                return await inner(checked(), context)
+                result = await inner(checked(), context)
             except grpc.aio.AbortError:
                 raise
-            except Exception as exc:
-                await self._fail(context, method, exc)
+            except Exception as exc:  # a status, not an abort: the handler's writer may still be busy
+                self._throttle.warn(f"bug:{method}", f"broker: {method} failed: {exc!r}", exc_info=True)
+                context.set_code(grpc.StatusCode.INTERNAL)
+                context.set_details(f"internal error: {type(exc).__name__}")
+                return None
+            if malformed:
+                await _drain(requests)
+                self._throttle.warn("malformed", f"broker: malformed request frame for {method} from "
+                                                 f"{context.peer()} refused")
+                context.set_code(grpc.StatusCode.INVALID_ARGUMENT)
+                context.set_details("request frame is not a valid protobuf message")
+            return result
 
         return behaviour
+
+
+async def _drain(requests: AsyncIterator[Any]) -> None:
+    """Read what the client still sends (bounded), so that it is not cut off mid-write: the client's own
+    grpc core would report that as INTERNAL instead of the status we set."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_S):
+            async for _ in requests:
+                pass
 
 
 def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
