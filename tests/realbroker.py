@@ -81,14 +81,18 @@ class ApacheSession:
     def create(self, topics: Iterable[TopicDef], groups: Iterable[GroupDef]) -> None:
         """Create topics and groups in one admin JVM (``updateTopicList`` / ``updateSubGroupList``)."""
         stamp = self.next_suffix()
-        topic_file = self.workdir / f"topics{stamp}.json"
-        group_file = self.workdir / f"groups{stamp}.json"
-        topic_file.write_text(json.dumps([_topic_json(t) for t in topics]), encoding="utf-8")
-        group_file.write_text(json.dumps([_group_json(g) for g in groups]), encoding="utf-8")
-        run_batch(resolve(self.state.version), self.state.namesrv, [
-            f"mqadmin updateTopicList -c {CLUSTER_NAME} -f {topic_file}",
-            f"mqadmin updateSubGroupList -c {CLUSTER_NAME} -f {group_file}",
-        ], self.workdir)
+        lines = []
+        topic_docs = [_topic_json(t) for t in topics]
+        group_docs = [_group_json(g) for g in groups]
+        if topic_docs:
+            topic_file = self.workdir / f"topics{stamp}.json"
+            topic_file.write_text(json.dumps(topic_docs), encoding="utf-8")
+            lines.append(f"mqadmin updateTopicList -c {CLUSTER_NAME} -f {topic_file}")
+        if group_docs:
+            group_file = self.workdir / f"groups{stamp}.json"
+            group_file.write_text(json.dumps(group_docs), encoding="utf-8")
+            lines.append(f"mqadmin updateSubGroupList -c {CLUSTER_NAME} -f {group_file}")
+        run_batch(resolve(self.state.version), self.state.namesrv, lines, self.workdir)
 
     def provision_product(self) -> None:
         """Create the product's resources with exactly the commands ``tourguide topics mqadmin`` prints."""

@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.broker.server import EmbeddedBroker
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
+from tests.broker.conftest import Target
 
 
-async def test_round_trip_with_two_supervisors_on_different_lite_topics(broker: EmbeddedBroker) -> None:
-    config = BusConfig(endpoint=broker.endpoint)
+async def test_round_trip_with_two_supervisors_on_different_lite_topics(target: Target) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    orders, results = target.n("Orders"), target.n("Results")
     inbox: dict[str, list[tuple[str, str]]] = {"A": [], "B": []}
     done = asyncio.Event()
 
-    async with Publisher(config, ["Orders", "Results"]) as bus:
+    async with Publisher(config, [orders, results]) as bus:
 
         async def worker(task: Envelope) -> None:
             doc = json.loads(task.body)
             reply = json.dumps({"task": doc["task"], "answer": doc["n"] * 2}).encode()
-            await bus.publish("Results", reply, keys=task.keys, lite_topic=doc["task"])
+            await bus.publish(results, reply, keys=task.keys, lite_topic=doc["task"])
 
         def supervisor(name: str) -> LiteSubscriber:
             async def on_result(result: Envelope) -> None:
@@ -27,10 +28,10 @@ async def test_round_trip_with_two_supervisors_on_different_lite_topics(broker: 
                 if sum(len(v) for v in inbox.values()) == 4:
                     done.set()
 
-            return LiteSubscriber(config, "Results", "GID_lite", on_result)
+            return LiteSubscriber(config, results, target.n("GID_lite"), on_result)
 
         async with (
-            TaskConsumer(config, "Orders", "GID_simple", worker, max_in_flight=2),
+            TaskConsumer(config, orders, target.n("GID_simple"), worker, max_in_flight=2),
             supervisor("A") as sup_a,
             supervisor("B") as sup_b,
         ):
@@ -38,8 +39,8 @@ async def test_round_trip_with_two_supervisors_on_different_lite_topics(broker: 
             await sup_b.subscribe("task-b")
             for task, n in (("task-a", 1), ("task-b", 2), ("task-a", 3), ("task-b", 4)):
                 body = json.dumps({"task": task, "n": n}).encode()
-                await bus.publish("Orders", body, keys=[task], tag="demo")
-            await asyncio.wait_for(done.wait(), 15)
+                await bus.publish(orders, body, keys=[task], tag="demo")
+            await asyncio.wait_for(done.wait(), 30)
             await asyncio.sleep(0.5)  # nothing else may arrive
 
     assert {t for t, _ in inbox["A"]} == {"task-a"}
@@ -48,8 +49,9 @@ async def test_round_trip_with_two_supervisors_on_different_lite_topics(broker: 
     assert sorted(json.loads(b)["answer"] for _, b in inbox["B"]) == [4, 8]
 
 
-async def test_failing_handler_is_retried_and_acked_only_after_success(broker: EmbeddedBroker) -> None:
-    config = BusConfig(endpoint=broker.endpoint)
+async def test_failing_handler_is_retried_and_acked_only_after_success(target: Target) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
     attempts: list[int] = []
     succeeded = asyncio.Event()
 
@@ -59,8 +61,8 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(broker: E
             raise RuntimeError("transient failure")
         succeeded.set()
 
-    async with Publisher(config, ["Orders"]) as bus, TaskConsumer(config, "Orders", "GID_push", handler):
-        await bus.publish("Orders", b"work", keys=["task-x"])
-        await asyncio.wait_for(succeeded.wait(), 10)
-        await asyncio.sleep(1.5)
+    async with Publisher(config, [orders]) as bus, TaskConsumer(config, orders, target.n("GID_push"), handler):
+        await bus.publish(orders, b"work", keys=["task-x"])
+        await asyncio.wait_for(succeeded.wait(), 20)
+        await asyncio.sleep(1.5)  # room for a wrong third attempt
     assert attempts == [1, 2]

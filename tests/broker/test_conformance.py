@@ -286,6 +286,9 @@ with push_consumer(sys.argv[1], sys.argv[2], sys.argv[3], Hang()):
 
 
 async def test_push_consumer_killed_mid_message_releases_it_to_another(target: Target) -> None:
+    """A pinned difference in timing: the embedded broker releases a dead push consumer's messages within
+    seconds; Apache RocketMQ 5.5's proxy keeps renewing them until it expires the client's channel
+    (measured 124 s), so a worker killed with -9 there delays its step by about two minutes."""
     orders, group = target.n("Orders"), target.n("GID_push")
 
     def scenario() -> tuple[list[tuple[bytes, int]], float]:
@@ -299,9 +302,10 @@ async def test_push_consumer_killed_mid_message_releases_it_to_another(target: T
         killed = time.monotonic()
         survivor = Recorder()
         with push_consumer(target.endpoint, group, orders, survivor):
-            assert wait_until(lambda: bool(survivor.seen), 90)
+            assert wait_until(lambda: bool(survivor.seen), 30 if target.kind == "embedded" else 180)
         return [(s[0], s[1]) for s in survivor.seen], time.monotonic() - killed
 
     seen, took_s = await asyncio.to_thread(scenario)
     assert seen == [(b"orphan", 2)]
-    print(f"{target.kind}: released {took_s:.1f} s after the holder died")
+    if target.kind == "apache":
+        assert 60 <= took_s <= 180, took_s
