@@ -29,9 +29,7 @@ from dingtalk_stream.frames import AckMessage
 
 from adapters.dingtalk_progress import ProgressCards
 from adapters.dingtalk_sender import DingTalkSender, split_markdown
-from agents.supervisor.intake import Submitted
 from bot.conversation import ConversationRef, InboundMessage
-from bot.errors import BusError
 from bot.logs import log_context
 from bot.runtime import Pipeline
 from storage.outbox import Reply
@@ -147,31 +145,34 @@ class DingTalkAdapter:
         return StreamThread(client), handler
 
     async def on_message(self, data: dict[str, Any]) -> None:
-        """A robot message (the callback's data): commit it; the session starts and progress shows after.
+        """A robot message (the callback's data): commit it; reading it, the session and progress follow.
 
-        Returns once the inbound event and its session (or direct answer) are committed, so the Stream
-        ACK / HTTP 200 that waits for it never acknowledges a message a crash could still lose.
+        Returns once the inbound event is committed, so the Stream ACK / HTTP 200 that waits for it never
+        acknowledges a message a crash could still lose (one received but not processed is processed at
+        the next start). Reading it may take an LLM call: that happens after the ACK.
         """
         if data.get("senderId") and data.get("senderId") == data.get("chatbotUserId"):
             return  # our own message
         message = inbound(data)
         with log_context(platform=PLATFORM):
-            submitted = await self._pipeline.intake.submit(message, start=False)
-        if not submitted.duplicate:
-            task = asyncio.create_task(self._run(submitted, message))
+            received = await self._pipeline.intake.receive(message)
+        if not received.duplicate:
+            task = asyncio.create_task(self._run(received.task_id, message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, submitted: Submitted, message: InboundMessage) -> None:
-        with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            log.info("request committed (session=%s)", submitted.started)
-            self.after_submit()
+    async def _run(self, task_id: str, message: InboundMessage) -> None:
+        with log_context(task_id=task_id, platform=PLATFORM):
+            try:
+                submitted = await self._pipeline.intake.process(message, task_id)
+            except Exception:
+                log.exception("could not process message %s", message.event_id)
+                return
+            finally:
+                self.after_submit()
+            log.info("request submitted (started=%s)", submitted.started)
             if not submitted.started:
                 return
-            try:
-                await self._pipeline.supervisor.start(submitted.task_id)
-            except BusError as exc:  # committed: the Supervisor's watchdog starts it when RocketMQ is back
-                log.warning("session stored, start deferred: %s", exc)
             planning = functools.partial(self._planning, message.ref, _is_zh(message.text))
             if self._cards is not None:
                 self._cards.start(submitted.task_id, message.ref, fallback=planning)

@@ -16,7 +16,6 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +30,7 @@ from adapters import http_guard, slack_blocks, slack_status
 from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
 from agents.supervisor.intake import Submitted
 from bot.conversation import ConversationRef, InboundMessage, Progress
-from bot.errors import BusError, ExternalServiceError, RateLimited
+from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
 from bot.runtime import Pipeline
 from storage.outbox import Reply
@@ -84,8 +83,9 @@ class SlackAdapter:
     # -- inbound -----------------------------------------------------------------------------------
 
     async def _on_trip(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
-        # process_before_response: the 200 / Socket Mode ack leaves when this listener returns, i.e.
-        # after the commit below (milliseconds, well inside Slack's 3 s); posting comes after, in a task.
+        # process_before_response: the 200 / Socket Mode ack leaves when this listener returns, i.e. after
+        # the inbound event is committed (milliseconds, well inside Slack's 3 s). Reading the request (an
+        # LLM may take seconds) and posting happen after, in a task; a crash there is repaired at restart.
         await ack()
         event_id, text = str(command["trigger_id"]), str(command.get("text", "")).strip()
         if not await self._claim(event_id):
@@ -97,27 +97,29 @@ class SlackAdapter:
                 user_name=str(command.get("user_name", "")), is_group=not channel.startswith("D"),
                 reply_webhook=str(command.get("response_url", "")),
                 webhook_expires_at=datetime.now(UTC) + RESPONSE_URL_TTL)
-            # The thread is the "planning…" message, posted after the commit: a direct answer waits for it.
-            submitted = await self._submit(ref, event_id, text, has_files=False, hold_answer=True)
+            message, received = await self._receive(ref, event_id, text, has_files=False)
         finally:
             self._in_progress.discard(event_id)
-        if not submitted.duplicate:
-            self._spawn(self._open_trip_thread(submitted, ref, text, respond))
+        if not received.duplicate:
+            self._spawn(self._trip_after_ack(message, received.task_id, respond))
 
-    async def _open_trip_thread(self, submitted: Submitted, ref: ConversationRef, text: str, respond: Any) -> None:
-        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+    async def _trip_after_ack(self, message: InboundMessage, task_id: str, respond: Any) -> None:
+        ref = message.ref
+        with log_context(task_id=task_id, platform=PLATFORM):
             client = await self._clients.for_team(ref.workspace)
             ts = ""
             try:
                 posted = await client.chat_postMessage(
-                    channel=ref.channel, text=slack_status.planning(ref.user, text, show_request=True))
+                    channel=ref.channel, text=slack_status.planning(ref.user, message.text, show_request=True))
                 ts = str(posted["ts"])
             except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
                 log.warning("cannot post in %s: %s", ref.channel, exc.response.get("error"))
                 with contextlib.suppress(Exception):
                     await respond(text="I can't post in this conversation. Invite me to the channel, or mention "
                                        "me in one where I am.", response_type="ephemeral")
-            await self._attach_and_start(submitted, ref.model_copy(update={"thread": ts, "status_message": ts}))
+            # the "planning…" message is the thread the answer goes into
+            await self._process(message.model_copy(update={"ref": ref.model_copy(
+                update={"thread": ts, "status_message": ts})}), task_id)
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         await self._on_user_message(event, body)
@@ -140,27 +142,35 @@ class SlackAdapter:
             text = _MENTION.sub("", str(event.get("text", ""))).strip()
             ref = ConversationRef(platform=PLATFORM, workspace=team, channel=channel,
                                   thread=thread, user=user, is_group=event.get("channel_type") != "im")
-            submitted = await self._submit(ref, event_id, text, has_files=bool(event.get("files")))
+            message, received = await self._receive(ref, event_id, text, has_files=bool(event.get("files")))
         finally:
             self._in_progress.discard(event_id)
-        if submitted.started and not submitted.duplicate:  # a direct answer needs no "planning…" message
-            self._spawn(self._open_status(submitted, ref, text))
-        elif not submitted.duplicate:
-            self.after_submit()
+        if not received.duplicate:
+            self._spawn(self._message_after_ack(message, received.task_id))
 
-    async def _open_status(self, submitted: Submitted, ref: ConversationRef, text: str) -> None:
-        with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            status = await self._post_status(ref.workspace, ref.channel, ref.thread, ref.user, text)
-            await self._attach_and_start(submitted, ref.model_copy(update={"status_message": status}))
+    async def _message_after_ack(self, message: InboundMessage, task_id: str) -> None:
+        ref = message.ref
+        with log_context(task_id=task_id, platform=PLATFORM):
+            status = (await self._post_status(ref.workspace, ref.channel, ref.thread, ref.user, message.text)
+                      if message.text else "")
+            await self._process(message.model_copy(update={"ref": ref.model_copy(update={"status_message": status})}),
+                                task_id)
 
-    async def _attach_and_start(self, submitted: Submitted, ref: ConversationRef) -> None:
-        """The status message is known: record it, then run the session (the watchdog would otherwise)."""
+    async def _receive(self, ref: ConversationRef, event_id: str, text: str, *,
+                       has_files: bool) -> tuple[InboundMessage, Submitted]:
+        """Commit the inbound event (nothing slower): the ack goes out when the listener returns."""
+        message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC),
+                                 has_attachments=has_files)
+        received = await self._pipeline.intake.receive(message)
+        with log_context(task_id=received.task_id, platform=PLATFORM):
+            log.info("request received (duplicate=%s)", received.duplicate)
+        return message, received
+
+    async def _process(self, message: InboundMessage, task_id: str) -> None:
+        """Read the request, commit and start its session (or queue the direct answer)."""
         try:
-            await self._pipeline.sessions.attach(submitted.task_id, ref)
-            if submitted.started:
-                await self._pipeline.supervisor.start(submitted.task_id)
-        except BusError as exc:  # committed: the Supervisor's watchdog starts it when RocketMQ is back
-            log.warning("session stored, start deferred: %s", exc)
+            submitted = await self._pipeline.intake.process(message, task_id)
+            log.info("request submitted (started=%s)", submitted.started)
         finally:
             self.after_submit()
 
@@ -190,16 +200,6 @@ class SlackAdapter:
             log.warning("no status message: %s", exc.response.get("error"))
             return ""
         return str(posted["ts"])
-
-    async def _submit(self, ref: ConversationRef, event_id: str, text: str, *, has_files: bool,
-                      hold_answer: bool = False) -> Submitted:
-        """Commit the inbound event and its session (or direct answer); the caller starts it after."""
-        message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC),
-                                 has_attachments=has_files)
-        submitted = await self._pipeline.intake.submit(message, start=False, hold_answer=hold_answer)
-        with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            log.info("request committed (session=%s, duplicate=%s)", submitted.started, submitted.duplicate)
-        return submitted
 
     # -- progress ----------------------------------------------------------------------------------
 
@@ -239,9 +239,7 @@ class SlackAdapter:
         Slack (``in_doubt``: the process died between the post and ``mark_sent``), the thread is read
         first and parts already there (our message metadata carries task ID and part) are not posted again.
         """
-        session = await self._pipeline.sessions.get(reply.task_id)
-        ref = session.ref if session is not None else reply.ref  # attach() may have come after the row
-        reply = replace(reply, ref=ref)
+        ref = reply.ref
         client = await self._clients.for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
         posted = await self._parts_in_thread(client, ref, reply.task_id) if reply.in_doubt else set()

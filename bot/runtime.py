@@ -230,4 +230,5 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
         intake = Intake(store, outbox, supervisor.start, places, clock,
                         max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute),
                         local_name=catalog.local_name, understander=understander)
+        await intake.recover()  # events acked before a crash cut off their processing
         yield Pipeline(intake, outbox, store, supervisor, endpoint)

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, platform, next_attempt_at);
 CREATE TABLE IF NOT EXISTS inbound (
     platform TEXT NOT NULL, event_id TEXT NOT NULL, task_id TEXT NOT NULL, received_at REAL NOT NULL,
-    PRIMARY KEY (platform, event_id));
+    message TEXT NOT NULL DEFAULT '', PRIMARY KEY (platform, event_id));
 CREATE TABLE IF NOT EXISTS traces (
     id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, at REAL NOT NULL, hop TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
@@ -44,6 +44,7 @@ CREATE INDEX IF NOT EXISTS traces_by_task ON traces (task_id, id);
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("outbox", "parts_sent", "INTEGER NOT NULL DEFAULT 0"),
     ("outbox", "delivering", "INTEGER NOT NULL DEFAULT 0"),
+    ("inbound", "message", "TEXT NOT NULL DEFAULT ''"),
 )
 
 

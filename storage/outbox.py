@@ -65,28 +65,26 @@ class Outbox:
         return True
 
     async def answer_directly(self, task_id: str, ref: ConversationRef, request: TripRequest, status: SessionStatus,
-                              text: str, payload: dict[str, Any], event_id: str = "", *, hold_s: float = 0.0) -> bool:
+                              text: str, payload: dict[str, Any], event_id: str = "") -> bool:
         """Record a request answered without agents (help, clarification, refusal) and queue the answer.
 
-        Returns False when ``event_id`` was already handled (a platform redelivery). ``hold_s`` delays the
-        answer until the front end has attached its reply address (:meth:`SessionStore.attach`), or at
-        most that long when it never does (it crashed).
+        Returns False when ``event_id`` was already handled (a platform redelivery).
         """
         async with self._db.transaction() as conn:
             if not await insert_session(conn, task_id, ref, request, status, event_id):
                 return False
-            await self._insert(conn, task_id, ref, text, payload, time.time(), hold_s)
+            await self._insert(conn, task_id, ref, text, payload, time.time())
             await _trace(conn, task_id, "session", f"answered directly: {status.value}")
         return True
 
     @staticmethod
     async def _insert(conn: Any, task_id: str, ref: ConversationRef, text: str, payload: dict[str, Any],
-                      now: float, hold_s: float = 0.0) -> bool:
+                      now: float) -> bool:
         cursor = await conn.execute(
             "INSERT OR IGNORE INTO outbox (task_id, platform, reference, status, text, payload, attempts, "
             "next_attempt_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)",
             (task_id, ref.platform, ref.model_dump_json(), OutboxStatus.PENDING.value, text,
-             json.dumps(payload, ensure_ascii=False), now + hold_s, now),
+             json.dumps(payload, ensure_ascii=False), now, now),
         )
         return bool(cursor.rowcount == 1)
 

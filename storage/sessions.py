@@ -98,20 +98,23 @@ class SessionStore:
             await _trace(conn, task_id, "session", f"created with {len(steps)} steps")
         return True
 
-    async def attach(self, task_id: str, ref: ConversationRef) -> None:
-        """Give a committed session its reply address once the front end knows it (thread, status message).
+    async def receive(self, platform: str, event_id: str, task_id: str, message: str) -> bool:
+        """Commit an inbound event before it is understood (so the platform can be acked at once).
 
-        Front ends commit the inbound event first and post their "planning…" message after, so the
-        message's ts arrives here; a direct answer already queued (still unsent) gets it too, and is due now.
+        ``message`` is the event as received (JSON); it is cleared when its session is created, and
+        :meth:`unprocessed` finds the ones a crash left without a session. False if seen before.
         """
         async with self._db.transaction() as conn:
-            await conn.execute("UPDATE sessions SET conversation = ?, reference = ? WHERE task_id = ?",
-                               (ref.key, ref.model_dump_json(), task_id))
-            await conn.execute(
-                "UPDATE outbox SET reference = ?, next_attempt_at = MIN(next_attempt_at, ?) "
-                "WHERE task_id = ? AND status = 'pending' AND attempts = 0",
-                (ref.model_dump_json(), time.time(), task_id),
-            )
+            cursor = await conn.execute("INSERT OR IGNORE INTO inbound VALUES (?,?,?,?,?)",
+                                        (platform, event_id, task_id, time.time(), message))
+            return bool(cursor.rowcount == 1)
+
+    async def unprocessed(self) -> list[tuple[str, str]]:
+        """(task ID, message JSON) of received events that have no session yet, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT task_id, message FROM inbound i WHERE message != '' AND NOT EXISTS "
+            "(SELECT 1 FROM sessions s WHERE s.task_id = i.task_id) ORDER BY received_at")
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     async def task_for_event(self, platform: str, event_id: str) -> str | None:
         """The task an inbound platform event already started, if any (dedupe of redeliveries)."""
@@ -185,10 +188,16 @@ async def insert_session(conn: Any, task_id: str, ref: ConversationRef, request:
     now = time.time()
     if event_id:
         cursor = await conn.execute(
-            "INSERT OR IGNORE INTO inbound VALUES (?,?,?,?)", (ref.platform, event_id, task_id, now)
+            "INSERT OR IGNORE INTO inbound (platform, event_id, task_id, received_at) VALUES (?,?,?,?)",
+            (ref.platform, event_id, task_id, now)
         )
         if cursor.rowcount != 1:
-            return False
+            # Already there: a redelivery (another task), or this very task's own receive() row.
+            cursor = await conn.execute(
+                "UPDATE inbound SET message = '' WHERE platform = ? AND event_id = ? AND task_id = ?",
+                (ref.platform, event_id, task_id))
+            if cursor.rowcount != 1:
+                return False
     await conn.execute(
         "INSERT INTO sessions VALUES (?,?,?,?,?,?,?)",
         (task_id, ref.key, ref.model_dump_json(), request.model_dump_json(), status.value, now, now),

@@ -27,7 +27,6 @@ from storage.sessions import SessionStatus, SessionStore
 
 log = logging.getLogger("tourguide.intake")
 LOCAL_PLATFORM = "cli"  # the terminal (chat / ask)
-HOLD_S = 30.0  # longest a direct answer waits for its front end's status message (submit(start=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,40 +80,61 @@ class Intake:
         # With an LLM configured: LLMUnderstanding.understand (structured extraction, our dates); else offline.
         self._understander = understander
 
-    async def submit(self, message: InboundMessage, *, start: bool = True, hold_answer: bool = False) -> Submitted:
-        """Handle one inbound message; a repeated event ID returns the original task.
+    async def submit(self, message: InboundMessage) -> Submitted:
+        """Handle one inbound message (:meth:`receive`, then :meth:`process`); a repeated event ID returns
+        the original task."""
+        received = await self.receive(message)
+        if received.duplicate:
+            return received
+        return await self.process(message, received.task_id)
 
-        ``start=False``: only commit (a front end acking its platform right after, then attaching its
-        status message); the session is then started by the caller, or adopted by the Supervisor's
-        watchdog if the caller dies. ``hold_answer``: a direct answer waits up to :data:`HOLD_S` for the
-        front end to attach its reply address (a Slack slash command's thread is posted after the commit).
-        """
-        hold_s = HOLD_S if hold_answer else 0.0
-        ref = message.ref
-        if message.event_id and (seen := await self._store.task_for_event(ref.platform, message.event_id)):
-            log.info("duplicate event %s ignored", message.event_id)
-            return Submitted(seen, started=False, duplicate=True)
+    async def receive(self, message: InboundMessage) -> Submitted:
+        """Commit the inbound event alone, before anything slow (an LLM reading it): the front end acks
+        its platform right after. A crash before :meth:`process` is repaired by :meth:`recover`."""
         task_id = new_task_id()
+        ref = message.ref
+        if not message.event_id:
+            return Submitted(task_id, started=False)
+        if await self._store.receive(ref.platform, message.event_id, task_id, message.model_dump_json()):
+            return Submitted(task_id, started=False)
+        seen = await self._store.task_for_event(ref.platform, message.event_id) or task_id
+        log.info("duplicate event %s ignored", message.event_id)
+        return Submitted(seen, started=False, duplicate=True)
+
+    async def recover(self) -> list[Submitted]:
+        """Process events a crash left received but not processed (the platform already has its ack)."""
+        done = []
+        for task_id, raw in await self._store.unprocessed():
+            with log_context(task_id=task_id):
+                try:
+                    message = InboundMessage.model_validate_json(raw)
+                    log.info("processing an event received before a restart (%s)", message.event_id)
+                    done.append(await self.process(message, task_id))
+                except Exception:  # e.g. another process recovered it first: never block a start-up
+                    log.exception("could not process a received event")
+        return done
+
+    async def process(self, message: InboundMessage, task_id: str) -> Submitted:
+        """Understand a received message, commit its session (or direct answer) and start it."""
+        ref = message.ref
         with log_context(task_id=task_id, platform=ref.platform):
             # The terminal is the operator's own: no per-user limit there (issue 8).
             if (self._limiter is not None and ref.platform != LOCAL_PLATFORM
                     and not self._limiter.allow(f"{ref.platform}:{ref.user}")):
                 return await self._direct(message, task_id, TripRequest(language=_lang(message.text)), _busy,
-                                          SessionStatus.FAILED, hold_s=hold_s)
+                                          SessionStatus.FAILED)
             try:
                 request = await self._understand(message)
             except InputError as exc:
                 req = TripRequest(language=_lang(message.text[: self._max_chars]), text=message.text[:200])
                 reason = exc.user_message
-                return await self._direct(message, task_id, req, lambda _r: reason, hold_s=hold_s)
+                return await self._direct(message, task_id, req, lambda _r: reason)
             if not request.destination or request.start_date is None:
                 shown = request.model_copy(update={"destination": self._display(request)})
-                return await self._direct(message, task_id, shown, _missing, hold_s=hold_s)
+                return await self._direct(message, task_id, shown, _missing)
             if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
                 return Submitted(task_id, started=False, duplicate=True)
             log.info("session created for %s %s..%s", request.destination, request.start_date, request.end_date)
-            if not start:
-                return Submitted(task_id, started=True)
             try:
                 await self._start(task_id)
             except BusError as exc:  # committed: the Supervisor's watchdog picks it up when RocketMQ is back
@@ -144,11 +164,11 @@ class Intake:
 
     async def _direct(self, message: InboundMessage, task_id: str, request: TripRequest,
                       say: Callable[[TripRequest], str],
-                      status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION, *, hold_s: float = 0.0) -> Submitted:
+                      status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION) -> Submitted:
         text = say(request)
         body = payload(task_id, status, request, None, None, text)
         if not await self._outbox.answer_directly(task_id, message.ref, request, status, text, body,
-                                                  message.event_id, hold_s=hold_s):
+                                                  message.event_id):
             return Submitted(task_id, started=False, duplicate=True)
         log.info("answered directly: %s", status.value)
         return Submitted(task_id, started=False)
