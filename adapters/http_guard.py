@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -30,7 +31,7 @@ log = logging.getLogger("tourguide.http")
 MAX_JSON_DEPTH = 32  # platform payloads nest a handful of levels; more is an attack on the parser
 LOG_INTERVAL_S = 10.0
 # What a parser raises on bad bytes: bad JSON / form / encoding, a missing field, runaway nesting.
-MALFORMED = (ValueError, TypeError, LookupError, UnicodeError, RecursionError)
+MALFORMED = (ValueError, TypeError, LookupError, UnicodeError, RecursionError, AttributeError)
 
 
 
@@ -85,9 +86,52 @@ def slack_signature_check(signing_secret: str, path: str) -> Middleware:
             body = await request.read()  # aiohttp keeps it: Bolt reads the same bytes afterwards
             if not verifier.is_valid(body, timestamp, signature):
                 return refuse(401, "invalid signature")
+            if not slack_payload_ok(body, request.headers.get("Content-Type")):
+                _malformed_log.warn("malformed Slack payload from %s refused", request.remote)
+                return refuse(400, "malformed payload")
         return await handler(request)
 
     return check
+
+
+# Where Bolt's request parsing and middleware call ``.get`` without looking first: the payload's ``event``, a
+# few objects inside the event, and ``authorizations`` (a list of objects). ``user`` or ``channel`` are
+# strings in some events and objects in others, so they are left to Bolt.
+_EVENT_OBJECT_KEYS = ("message", "previous_message", "item")
+
+
+def slack_payload_ok(body: bytes, content_type: str | None) -> bool:
+    """True when ``body`` parses the way Bolt parses it into the shape Bolt relies on.
+
+    Anything else raised AttributeError deep inside Bolt and became a 500. Slack never sends such a body
+    (and only Slack can sign one), so it is refused with 400 up front.
+    """
+    try:
+        text = body.decode()
+        if json_depth(text) > MAX_JSON_DEPTH:
+            return False
+        payload: Any = slack_parse_body(text, content_type)
+    except MALFORMED:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    authorizations = payload.get("authorizations", [])
+    if not (isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)):
+        return False
+    event = payload.get("event", {})
+    return isinstance(event, dict) and all(isinstance(event.get(k, {}), dict) for k in _EVENT_OBJECT_KEYS)
+
+
+def slack_parse_body(text: str, content_type: str | None) -> Any:
+    """Bolt's ``parse_body`` (slack_bolt.request.internals), without the assumption that the result is an object."""
+    if not text:
+        return {}
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    params = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in text:
+        return json.loads(params["payload"]) if "payload" in params else {}
+    return params
 
 
 def protect_slack(app: web.Application, signing_secret: str, path: str) -> web.Application:
