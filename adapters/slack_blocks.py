@@ -29,10 +29,16 @@ class SlackMessage:
     blocks: list[dict[str, Any]]
 
 
+def escape(text: str) -> str:
+    """Slack's three control characters as entities: ``<!channel>``, ``<@U…>`` or ``<url|label>`` in text we
+    post (a user's request, a place, an LLM's words) shows as typed instead of pinging or linking."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_mrkdwn(markdown: str) -> str:
-    """CommonMark-ish text to Slack mrkdwn: bold, headings and bullets."""
+    """CommonMark-ish text to Slack mrkdwn: bold, headings and bullets; nothing in it becomes a mention or link."""
     lines = []
-    for raw in markdown.splitlines():
+    for raw in escape(markdown).splitlines():
         heading = _HEADING.match(raw)
         line = f"**{heading.group(1).strip()}**" if heading else raw
         if line.startswith("- "):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.slack_blocks import escape
 from bot.schemas import Language
 from storage.outbox import Reply
 from storage.sessions import SessionRecord, StepStatus
@@ -33,7 +34,8 @@ def _pick(zh: bool, pair: tuple[str, str]) -> str:
 def planning(user: str, request_text: str, *, show_request: bool) -> str:
     """The first status text, posted before the request is handed to the pipeline."""
     zh = _zh(request_text)
-    head = f"<@{user}> " + _pick(zh, ("的请求：", "asked:")) + f" {request_text}\n" if show_request else ""
+    # the user's own text is escaped: "/trip <!channel>" must not make the bot ping the channel
+    head = f"<@{user}> " + _pick(zh, ("的请求：", "asked:")) + f" {escape(request_text)}\n" if show_request else ""
     return head + _pick(zh, ("🧭 正在规划…", "🧭 Planning…"))
 
 

@@ -23,6 +23,16 @@ SOURCES = {
     "offline": ("离线估算（气候常年值，非实时预报）", "offline estimate from climate normals, not a live forecast"),
 }
 WEEKDAYS_ZH = "一二三四五六日"
+# Markdown / Slack mrkdwn control characters, replaced by their full-width forms in text this module does not
+# write itself (LLM-written names, descriptions and notes; places users typed): such text then cannot open a
+# link or an image, bold, a heading or a mention on any renderer, and still reads the same.
+_INERT = str.maketrans({"*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "<": "＜", ">": "＞", "#": "＃",
+                        "|": "｜", "~": "～"})
+
+
+def inert(text: str) -> str:
+    """``text`` as plain inline text: one line, no markup characters."""
+    return " ".join(text.split()).translate(_INERT)
 
 
 def day_label(d: date, lang: Language) -> str:
@@ -57,7 +67,7 @@ def weather_line(day: WeatherDay, lang: Language) -> str:
 
 def weather_block(report: WeatherReport, lang: Language, place: str = "") -> list[str]:
     """The weather section, with where the figures come from."""
-    place = place or report.place.name
+    place = inert(place or report.place.name)
     sources = sorted({d.source for d in report.days})
     labels = "、".join(SOURCES[s][0] for s in sources) if lang == Language.ZH else "; ".join(
         SOURCES[s][1] for s in sources
@@ -68,10 +78,10 @@ def weather_block(report: WeatherReport, lang: Language, place: str = "") -> lis
         # Every day is a climate normal: one line per month instead of identical lines per day.
         months = {(d.date.year, d.date.month): d for d in reversed(normals)}
         return [head, *(f"- {_typical(d, lang)}" for d in sorted(months.values(), key=lambda d: d.date)),
-                *([f"_{report.note}_"] if report.note else [])]
+                *([f"_{inert(report.note)}_"] if report.note else [])]
     lines = [head, *(weather_line(d, lang) for d in report.days)]
     if report.note:
-        lines.append(f"_{report.note}_")
+        lines.append(f"_{inert(report.note)}_")
     return lines
 
 
@@ -83,30 +93,32 @@ def activity_line(a: Activity, lang: Language) -> str:
     else:
         extra = [("室内" if a.indoor else "户外") if zh else ("indoor" if a.indoor else "outdoor")]
     meta = "，".join(extra) if zh else ", ".join(extra)
-    desc = f" — {a.description}" if a.description else ""
-    return f"- {a.time} **{a.name}**（{meta}）{desc}" if zh else f"- {a.time} **{a.name}** ({meta}){desc}"
+    desc = f" — {inert(a.description)}" if a.description else ""
+    name = inert(a.name)
+    return f"- {a.time} **{name}**（{meta}）{desc}" if zh else f"- {a.time} **{name}** ({meta}){desc}"
 
 
 def day_block(index: int, day: ItineraryDay, lang: Language) -> list[str]:
     """The plan for one day."""
-    head = f"#### 第{index}天 · {day_label(day.date, lang)} · {day.title}" if lang == Language.ZH else (
-        f"#### Day {index} · {day_label(day.date, lang)} · {day.title}"
+    title = inert(day.title)
+    head = f"#### 第{index}天 · {day_label(day.date, lang)} · {title}" if lang == Language.ZH else (
+        f"#### Day {index} · {day_label(day.date, lang)} · {title}"
     )
     lines = [head]
     if day.weather is not None:
         lines.append(weather_line(day.weather, lang).replace("- ", "", 1))
     lines += [activity_line(a, lang) for a in day.activities]
     if day.notes:
-        lines.append(f"_{day.notes}_")
+        lines.append(f"_{inert(day.notes)}_")
     return lines
 
 
 def itinerary_title(request: TripRequest, plan: Itinerary) -> str:
     """The headline of a plan."""
-    start, end, days = request.start_date, request.end_date, len(plan.days)
+    start, end, days, place = request.start_date, request.end_date, len(plan.days), inert(plan.destination)
     if request.language == Language.ZH:
-        return f"### {plan.destination} {days} 天行程（{start} 至 {end}）"
-    return f"### {days}-day plan for {plan.destination} ({start} to {end})"
+        return f"### {place} {days} 天行程（{start} 至 {end}）"
+    return f"### {days}-day plan for {place} ({start} to {end})"
 
 
 def _preamble(request: TripRequest, plan: Itinerary) -> list[str]:
@@ -122,17 +134,17 @@ def multi_city_markdown(request: TripRequest, plan: Itinerary, reports: list[Wea
     lang = request.language
     lines = [itinerary_title(request, plan), *_preamble(request, plan)]
     if plan.summary:
-        lines += ["", plan.summary]
+        lines += ["", inert(plan.summary)]
     for leg, report in zip(request.legs, reports, strict=False):
         if report is not None:
             lines += ["", *weather_block(report, lang)]
         else:
-            lines += ["", f"_{leg.destination}的天气暂时无法获取。_" if lang == Language.ZH
-                      else f"_No weather for {leg.destination} right now._"]
+            lines += ["", f"_{inert(leg.destination)}的天气暂时无法获取。_" if lang == Language.ZH
+                      else f"_No weather for {inert(leg.destination)} right now._"]
     for i, day in enumerate(plan.days, 1):
         lines += ["", *day_block(i, day, lang)]
     if plan.tips:
-        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {t}" for t in plan.tips)]
+        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {inert(t)}" for t in plan.tips)]
     return "\n".join(lines)
 
 
@@ -141,7 +153,7 @@ def itinerary_markdown(request: TripRequest, plan: Itinerary, weather: WeatherRe
     lang = request.language
     lines = [itinerary_title(request, plan), *_preamble(request, plan)]
     if plan.summary:
-        lines += ["", plan.summary]
+        lines += ["", inert(plan.summary)]
     if weather is not None:
         lines += ["", *weather_block(weather, lang, plan.destination)]
     else:
@@ -150,7 +162,7 @@ def itinerary_markdown(request: TripRequest, plan: Itinerary, weather: WeatherRe
     for i, day in enumerate(plan.days, 1):
         lines += ["", *day_block(i, day, lang)]
     if plan.tips:
-        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {t}" for t in plan.tips)]
+        lines += ["", "**小贴士**" if lang == Language.ZH else "**Tips**", *(f"- {inert(t)}" for t in plan.tips)]
     return "\n".join(lines)
 
 
