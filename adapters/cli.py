@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from adapters.terminal_input import Line, StdinLines
 from bot.conversation import ConversationRef, InboundMessage, Progress
 from bot.runtime import Pipeline
 from bot.wire import StepKind
@@ -63,14 +64,28 @@ class Terminal:
             print(text[0] if self._zh else text[1], file=self._out, flush=True)
 
     async def ask(self, text: str) -> Reply:
-        """Submit one request and wait for its single answer (marked sent once returned)."""
+        """Submit one request and wait for its single answer (marked sent once returned).
+
+        A request given up on (Ctrl-C cancels this call; or no answer in time) is marked cancelled in
+        storage: nobody is left to read its answer, so a later start must not resume it silently.
+        """
         self._zh = _is_zh(text)
         ref = ConversationRef(platform="cli", channel=self._conversation, user="terminal")
         message = InboundMessage(ref=ref, event_id=uuid.uuid4().hex, text=text, received_at=datetime.now(UTC))
-        submitted = await self._pipeline.intake.submit(message)
-        reply = await self._wait(submitted.task_id)
+        try:
+            submitted = await self._pipeline.intake.submit(message)
+            reply = await self._wait(submitted.task_id)
+        except (asyncio.CancelledError, TimeoutError):
+            await asyncio.shield(self._give_up(message.event_id))
+            raise
         await self._pipeline.outbox.mark_sent(reply.task_id)
         return reply
+
+    async def _give_up(self, event_id: str) -> None:
+        # by event ID: Ctrl-C may land while submit runs, before its task ID is known here
+        task_id = await self._pipeline.sessions.task_for_event("cli", event_id)
+        if task_id and await self._pipeline.sessions.cancel(task_id):
+            print("tourguide: cancelled." if not self._zh else "tourguide: 已取消。", file=self._out, flush=True)
 
     async def _wait(self, task_id: str) -> Reply:
         event = self._finished.setdefault(task_id, asyncio.Event())
@@ -106,18 +121,25 @@ Follow-ups amend the last plan: 改成3天 / make it cheaper / 换成苏州 / by
 Commands: /new starts a fresh conversation, /trace shows the hops of the last request, /exit quits."""
 
 
-async def chat_loop(pipeline: Pipeline, read_line: Callable[[str], str] = input, *, timeout_s: float) -> int:
-    """``tourguide chat``: a prompt until EOF, ``/exit`` or Ctrl-C."""
+async def chat_loop(pipeline: Pipeline, read_line: Callable[[str], str] | None = None, *, timeout_s: float) -> int:
+    """``tourguide chat``: a prompt until EOF, ``/exit`` or Ctrl-C; ``read_line`` replaces the terminal (tests)."""
     terminal = Terminal(pipeline, sys.stdout, answer_timeout_s=timeout_s)
     print("tourguide: 你好！Tell me where and when, e.g. “帮我做一个下周三到下周日杭州周边自驾游方案” or "
           "“3 days in Kyoto next weekend”. /help for more, /exit to quit.", flush=True)
+    stdin = StdinLines() if read_line is None else None
     last_task = ""
     while True:
         try:
-            line = (await asyncio.to_thread(read_line, "You > ")).strip()
+            typed = await _next_line(stdin, read_line)
         except (EOFError, KeyboardInterrupt):
+            typed = None
+        if typed is None:
             print()
             return 0
+        if typed.text is None:
+            print(_unreadable(typed), flush=True)
+            continue
+        line = typed.text.strip()
         command = line.lower()
         if command in ("exit", "quit", "/exit", "/quit"):
             return 0
@@ -136,6 +158,22 @@ async def chat_loop(pipeline: Pipeline, read_line: Callable[[str], str] = input,
                 continue
             last_task = reply.task_id
             print(f"\n{reply.text}\n", flush=True)
+
+
+async def _next_line(stdin: StdinLines | None, read_line: Callable[[str], str] | None) -> Line | None:
+    if stdin is not None:
+        print("You > ", end="", flush=True)
+        return await stdin.readline()
+    assert read_line is not None
+    return Line(await asyncio.to_thread(read_line, "You > "), 0)
+
+
+def _unreadable(line: Line) -> str:
+    if line.probably_cut:
+        return ("tourguide: that was too long for me, and the terminal cut it off mid-character. Please send a "
+                "shorter request (a few sentences are plenty) / 消息太长，被终端截断了，请简短一些再发。")
+    return ("tourguide: I could not read that line (it is not valid UTF-8 text). Please type it again "
+            "/ 这一行无法识别，请重新输入。")
 
 
 async def _print_trace(pipeline: Pipeline, task_id: str) -> None:

@@ -27,6 +27,7 @@ class SessionStatus(StrEnum):
     COMPLETED = "completed"
     NEEDS_CLARIFICATION = "needs_clarification"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the user gave up (Ctrl-C in the terminal): never resumed, never answered
 
 
 class StepStatus(StrEnum):
@@ -136,6 +137,21 @@ class SessionStore:
         rows = await self._db.fetch_all("SELECT task_id FROM sessions WHERE status = ? ORDER BY created_at",
                                         (SessionStatus.RUNNING.value,))
         return [r[0] for r in rows]
+
+    async def cancel(self, task_id: str) -> bool:
+        """The user gave up on a request: a running session becomes cancelled and an event received but not
+        processed yet is dropped, so no restart resumes either. False when there was nothing left to cancel."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE sessions SET status = ?, updated_at = ? WHERE task_id = ? AND status = ?",
+                (SessionStatus.CANCELLED.value, time.time(), task_id, SessionStatus.RUNNING.value),
+            )
+            dropped = await conn.execute("UPDATE inbound SET message = '' WHERE task_id = ? AND message != ''",
+                                         (task_id,))
+            changed = cursor.rowcount == 1 or dropped.rowcount == 1
+            if changed:
+                await _trace(conn, task_id, "session", "cancelled by the user")
+        return changed
 
     async def latest_in_conversation(self, conversation: str) -> SessionRecord | None:
         """The most recent session of a conversation thread (for follow-ups)."""
