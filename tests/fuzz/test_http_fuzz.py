@@ -26,6 +26,7 @@ import pytest
 
 from tests.e2e.test_dingtalk_http import dingtalk_http_bot
 from tests.e2e.test_slack import slack_bot
+from tests.e2e.test_slack_oauth import oauth_bot
 from tests.standins.fake_dingtalk import FakeDingTalk
 from tests.standins.fake_slack import FakeSlack
 
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.slow
 
 SEED = 8_2026
 REQUESTS_PER_ENDPOINT = 700
+OAUTH_REQUESTS = 200
 CONCURRENCY = 16
 TIME_BUDGET_S = 120.0
 
@@ -177,4 +179,27 @@ async def test_dingtalk_callback_never_answers_5xx(tmp_path: Path, capsys: pytes
         sent = await _fuzz(url, lambda: _dingtalk_request(rng, fake), statuses)
     _report("DingTalk /dingtalk/callback", sent, statuses, capsys)
     assert sent == REQUESTS_PER_ENDPOINT + 4
+    assert not [s for s in statuses if s >= 500], statuses
+
+
+def _oauth_request(rng: random.Random, base: str) -> tuple[str, str, dict[str, str]]:
+    path = rng.choice(["/slack/install", "/slack/oauth_redirect"])
+    junk = ["", "x", "%ZZ", "<script>", "a" * 3000, "\u202e", "null", "[]", "0"]
+    query = {k: rng.choice(junk) for k in rng.sample(["code", "state", "error", "team", "scope"], rng.randint(0, 4))}
+    headers = {"Cookie": f"slack-app-oauth-state={rng.choice(junk)}"} if rng.random() < 0.5 else {}
+    return rng.choice(["GET", "GET", "POST"]), f"{base}{path}?{urlencode(query)}", headers
+
+
+async def test_slack_oauth_pages_never_answer_5xx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(SEED)
+    statuses: Counter[int] = Counter()
+    async with FakeSlack() as slack, oauth_bot(tmp_path, slack) as (_, services):
+        base = services.slack_url.removesuffix("/slack/events")
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+            for _ in range(OAUTH_REQUESTS):
+                method, url, headers = _oauth_request(rng, base)
+                async with session.request(method, url, headers=headers, allow_redirects=False) as response:
+                    await response.read()
+                    statuses[response.status] += 1
+    _report("Slack OAuth pages", OAUTH_REQUESTS, statuses, capsys)
     assert not [s for s in statuses if s >= 500], statuses
