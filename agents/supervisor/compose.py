@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.supervisor.planner import step_ids
-from agents.supervisor.render import itinerary_markdown, multi_city_markdown, weather_markdown
+from agents.supervisor.render import inert, itinerary_markdown, multi_city_markdown, weather_markdown
 from bot.schemas import Intent, Itinerary, Language, TripRequest, WeatherDay, WeatherReport
 from bot.wire import ErrorKind, StepKind
 from storage.sessions import SessionRecord, SessionStatus, StepRecord, StepStatus
@@ -76,7 +76,7 @@ def _multi_city(session: SessionRecord) -> Answer:
                 return clarification(session.task_id, request, step.user_message or unknown_place(
                     request.model_copy(update={"destination": leg.destination})))
         if travel_step is None or travel_step.status != StepStatus.OK:
-            place = leg.destination
+            place = inert(leg.destination)
             text = _say(lang, f"（{place}这一段）", f"(The {place} part.) ") + part_failed(lang, "travel", travel_step)
             return failure(session.task_id, request, text, weather)
         plans.append(travel_step.output)
@@ -105,7 +105,7 @@ def _weather_answer(session: SessionRecord, weather: WeatherReport | None, faile
         if step.kind == StepKind.WEATHER and step.status == StepStatus.OK:
             sections.append(weather_markdown(step.input.request, step.output))
         elif step.kind == StepKind.WEATHER:
-            place = step.input.request.destination or ""
+            place = inert(step.input.request.destination or "")
             sections.append(_say(lang, f"（{place}的天气没有查到）", f"(No weather for {place}.)"))
     text = "\n\n".join(sections)
     return Answer(SessionStatus.COMPLETED, text, payload(session.task_id, SessionStatus.COMPLETED, request, weather,
@@ -127,7 +127,7 @@ def failure(task_id: str, request: TripRequest, text: str, weather: WeatherRepor
 
 def unknown_place(request: TripRequest) -> str:
     """The honest answer for a place nobody could locate."""
-    place = request.destination or ""
+    place = inert(request.destination or "")  # the user's own words, echoed: never markup
     return _say(request.language,
                 f"抱歉，我没有找到“{place}”这个地方。能告诉我具体的城市名（以及所在省份或国家）吗？",
                 f"Sorry, I could not find “{place}”. Could you give me the city name (and country)?")

@@ -7,6 +7,7 @@ from datetime import date
 
 from adapters import slack_blocks, slack_status
 from adapters.dingtalk_sender import split_markdown
+from agents.supervisor.compose import unknown_place
 from agents.supervisor.render import inert, itinerary_markdown
 from bot.schemas import Activity, Itinerary, ItineraryDay, Language, TripRequest
 
@@ -52,3 +53,9 @@ def test_slack_messages_never_carry_mentions_from_answers_or_requests() -> None:
     status = slack_status.planning("U1", "<!channel> <@U0BOSS> 3 days in Kyoto", show_request=True)
     assert status.startswith("<@U1> ")  # our own mention of the asker stays a mention
     assert "<!channel>" not in status and "<@U0BOSS>" not in status and "&lt;!channel&gt;" in status
+
+
+def test_a_place_the_user_typed_is_echoed_inert() -> None:
+    request = _request().model_copy(update={"destination": "[win](http://evil.example) <!channel>"})
+    text = unknown_place(request)
+    assert "](" not in text and "<" not in text and "win" in text
