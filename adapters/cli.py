@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from adapters.terminal_input import Line, StdinLines
+from adapters.terminal_input import Line, StdinLines, decode
 from bot.conversation import ConversationRef, InboundMessage, Progress
 from bot.runtime import Pipeline
 from bot.wire import StepKind
@@ -105,6 +105,10 @@ class Terminal:
 
 async def ask_once(pipeline: Pipeline, text: str, *, as_json: bool, timeout_s: float) -> int:
     """``tourguide ask``: print the answer (Markdown or one JSON object); exit code by status."""
+    raw = text.encode("utf-8", errors="surrogateescape")  # argv bytes that are not UTF-8 arrive as surrogates
+    if decode(raw).text is None:
+        print(_unreadable(Line(None, len(raw))), file=sys.stderr, flush=True)
+        return 2
     terminal = Terminal(pipeline, sys.stderr, answer_timeout_s=timeout_s)
     reply = await terminal.ask(text)
     if as_json:
