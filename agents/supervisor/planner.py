@@ -53,7 +53,7 @@ def leg_request(request: TripRequest, index: int) -> TripRequest:
     leg = request.legs[index]
     return request.model_copy(update={
         "destination": leg.destination, "start_date": leg.start_date, "end_date": leg.end_date, "legs": (),
-        "arrive_from": request.legs[index - 1].destination if index else None,
+        "arrive_from": request.legs[index - 1].destination if index else request.arrive_from,
         "origin": request.origin if index == 0 else None, "around": False, "notes": (),
     })
 

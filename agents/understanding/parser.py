@@ -75,6 +75,8 @@ def understand(text: str, now: datetime, places: PlaceFinder, *, max_chars: int 
         language=language,
         text=cleaned,
         origin=shape.origin,
+        # "从上海自驾去婺源": the first day opens with the journey from the origin.
+        arrive_from=shape.origin if shape.origin not in (None, destination) else None,
         legs=legs,
         notes=_notes(cleaned, now, language),
     )

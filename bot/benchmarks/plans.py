@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from agents.knowledge.catalog import Catalog
+from agents.knowledge.models import Destination
 from agents.supervisor.planner import leg_request
 from agents.tools.climate import OfflineClimate
 from agents.travel.checks import RULES, violations
@@ -38,37 +40,62 @@ def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+@dataclass
+class Tools:
+    """What a benchmark run needs once: the catalog and its place index, climate and planner."""
+
+    catalog: Catalog
+    places: AliasIndex
+    climate: OfflineClimate
+    planner: OfflinePlanner
+
+    @classmethod
+    def load(cls) -> Tools:
+        """The tools over the built-in catalog."""
+        catalog = Catalog.load()
+        return cls(catalog, AliasIndex(catalog.aliases()), OfflineClimate(catalog), OfflinePlanner(catalog))
+
+
+def check_request(tools: Tools, destination: Destination, template: str) -> tuple[set[str], int, int]:
+    """(rules broken, days planned, free days) for one template at one destination; legs planned one by one."""
+    other = "Shanghai" if destination.name != "Shanghai" else "Hangzhou"
+    text = template.format(zh=destination.zh, en=destination.name, other=other)
+    request = understand(text, NOW, tools.places)
+    validate_dates(request, NOW)
+    legs = [leg_request(request, i) for i in range(len(request.legs))] or [request]
+    rules: set[str] = set()
+    days = free = 0
+    for leg in legs:
+        assert leg.destination and leg.start_date and leg.end_date
+        weather = tools.climate.report(leg.destination, leg.start_date, leg.end_date)
+        plan = tools.planner.plan(leg, weather)
+        known = tools.catalog.get(leg.destination)
+        rules |= {v.rule for v in violations(leg, weather, plan, known)}
+        if leg.around and not known.day_trips:
+            rules.discard("around")  # nothing nearby in the data: the plan says so honestly
+        if _has_cjk(plan.days[0].title) != (leg.language == Language.ZH):
+            rules.add("language")
+        days += len(plan.days)
+        free += sum(d.kind == "free" for d in plan.days)
+    return rules, days, free
+
+
 def run() -> int:
     """Plan every template for every destination and print the pass rate of every rule."""
-    catalog = Catalog.load()
-    places, climate, planner = AliasIndex(catalog.aliases()), OfflineClimate(catalog), OfflinePlanner(catalog)
+    tools = Tools.load()
     broken: Counter[str] = Counter()  # rule -> plans breaking it
     total = passed = days = free = 0
     started = time.perf_counter()
-    for destination in catalog:
+    for destination in tools.catalog:
         for template in TEMPLATES:
             total += 1
-            other = "Shanghai" if destination.name != "Shanghai" else "Hangzhou"
-            text = template.format(zh=destination.zh, en=destination.name, other=other)
-            request = understand(text, NOW, places)
-            validate_dates(request, NOW)
-            legs = [leg_request(request, i) for i in range(len(request.legs))] or [request]
-            rules: set[str] = set()
-            for leg in legs:
-                assert leg.destination and leg.start_date and leg.end_date
-                weather = climate.report(leg.destination, leg.start_date, leg.end_date)
-                plan = planner.plan(leg, weather)
-                rules |= {v.rule for v in violations(leg, weather, plan, catalog.get(leg.destination))}
-                if leg.around and not destination.day_trips:
-                    rules.discard("around")  # nothing nearby in the data: the plan says so honestly
-                if _has_cjk(plan.days[0].title) != (leg.language == Language.ZH):
-                    rules.add("language")
-                days += len(plan.days)
-                free += sum(d.kind == "free" for d in plan.days)
+            rules, planned, idle = check_request(tools, destination, template)
+            days, free = days + planned, free + idle
             broken.update(rules)
             passed += not rules
     elapsed = time.perf_counter() - started
-    print(f"{total} plans ({len(catalog)} destinations x {len(TEMPLATES)} requests), offline planner + offline weather")
+    count = len(tools.catalog)
+    print(f"{total} plans ({count} destinations x {len(TEMPLATES)} requests), offline planner + offline weather")
     print(f"  passing every rule   {passed}/{total} ({passed / total:.1%})")
     print(f"  time per request     {elapsed / total * 1000:.1f} ms (understanding, weather, plan, checks)")
     print(f"  free days            {free}/{days} ({free / days:.1%}): no fresh sight or day trip was left")

@@ -108,16 +108,20 @@ async def test_an_llm_plan_repeating_a_sight_is_repaired(tmp_path: Path) -> None
     assert "failed my checks" not in reply.text
 
 
-async def test_a_real_place_without_sights_gets_climate_and_an_honest_answer(tmp_path: Path) -> None:
+async def test_origin_and_a_real_place_without_sights(tmp_path: Path) -> None:
     async with running(tmp_path) as p:
         terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
         wuyuan = await terminal.ask("从上海自驾去婺源，下周末")
-        hallstatt = await terminal.ask("2 days in Hallstatt from Dec 12")  # a new place with dates: a new request
+        yangshuo = await terminal.ask("下周末去阳朔玩两天")  # a new place with dates: a new request
+        hallstatt = await terminal.ask("2 days in Hallstatt from Dec 12")
     request = wuyuan.payload["request"]
     assert (request["origin"], request["destination"]) == ("Shanghai", "Wuyuan")
-    assert wuyuan.payload["status"] == "needs_clarification"
-    assert "我知道“婺源（China）”" in wuyuan.text and "景点清单" in wuyuan.text
-    assert "黄山" in wuyuan.text  # whose climate normals it borrows, said plainly
-    assert len(wuyuan.payload["weather"]) == 2 and wuyuan.payload["itinerary"] == []
+    assert wuyuan.payload["status"] == "completed", wuyuan.text
+    first = wuyuan.payload["itinerary"][0]
+    assert first["kind"] == "transfer" and "上海" in first["activities"][0]["name"]  # the drive from Shanghai
+    assert yangshuo.payload["status"] == "needs_clarification"
+    assert "我知道“阳朔（China）”" in yangshuo.text and "景点清单" in yangshuo.text
+    assert "桂林" in yangshuo.text  # whose climate normals it borrows, said plainly
+    assert len(yangshuo.payload["weather"]) == 2 and yangshuo.payload["itinerary"] == []
     assert "I know “Hallstatt (Austria)”" in hallstatt.text
     assert "snow on about" in hallstatt.text
