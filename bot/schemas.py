@@ -101,6 +101,7 @@ class TripRequest(Frozen):
     seniors: int = Field(default=0, ge=0, le=100)  # of travelers: older people, same
     legs: tuple[TripLeg, ...] = ()  # a multi-city trip ("北京5天然后上海3天"): every city in order
     arrive_from: str | None = None  # a leg after the first: the city the party transfers from on day one
+    depart_to: str | None = None  # a leg before the last: the next city (its last day is not a going-home day)
     notes: tuple[str, ...] = ()  # what understanding assumed (a holiday's dates), shown with the answer
 
     @property

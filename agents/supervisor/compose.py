@@ -84,7 +84,7 @@ def _multi_city(session: SessionRecord) -> Answer:
     plan = Itinerary(
         destination=separator.join(p.destination for p in plans),
         days=tuple(day for p in plans for day in p.days),
-        summary=("" if lang == Language.ZH else " ").join(p.summary for p in plans if p.summary),
+        summary=_joined_summaries([p.summary for p in plans], lang),
         tips=tuple(dict.fromkeys(tip for p in plans for tip in p.tips))[:6],
         notice=next((p.notice for p in plans if p.notice), ""),
     )
@@ -93,6 +93,20 @@ def _multi_city(session: SessionRecord) -> Answer:
     days = [d for r in known for d in r.days]
     return Answer(SessionStatus.COMPLETED, text,
                   payload(session.task_id, SessionStatus.COMPLETED, request, None, plan, text, days))
+
+
+def _joined_summaries(summaries: list[str], lang: Language) -> str:
+    """Every leg's summary, each sentence once (the spend and the weather caveat repeat in every leg)."""
+    zh = lang == Language.ZH
+    seen: list[str] = []
+    for summary in summaries:
+        for part in summary.split("。" if zh else ". "):
+            sentence = part.strip().rstrip("。" if zh else ".")
+            if sentence and sentence not in seen:
+                seen.append(sentence)
+    if not seen:
+        return ""
+    return "。".join(seen) + "。" if zh else ". ".join(seen) + "."
 
 
 def _weather_answer(session: SessionRecord, weather: WeatherReport | None, failed: StepRecord | None) -> Answer:

@@ -54,6 +54,7 @@ def leg_request(request: TripRequest, index: int) -> TripRequest:
     return request.model_copy(update={
         "destination": leg.destination, "start_date": leg.start_date, "end_date": leg.end_date, "legs": (),
         "arrive_from": request.legs[index - 1].destination if index else request.arrive_from,
+        "depart_to": request.legs[index + 1].destination if index + 1 < len(request.legs) else None,
         "origin": request.origin if index == 0 else None, "around": False, "notes": (),
     })
 

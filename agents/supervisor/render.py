@@ -105,7 +105,10 @@ def day_block(index: int, day: ItineraryDay, lang: Language) -> list[str]:
         f"#### Day {index} · {day_label(day.date, lang)} · {title}"
     )
     lines = [head]
-    if day.weather is not None:
+    # A climate-normal day whose notes already give the month's typical weather needs no second line.
+    typical_in_notes = day.weather is not None and day.weather.source != "forecast" and (
+        "常年" in day.notes or "Typical for" in day.notes)
+    if day.weather is not None and not typical_in_notes:
         lines.append(weather_line(day.weather, lang).replace("- ", "", 1))
     lines += [activity_line(a, lang) for a in day.activities]
     if day.notes:

@@ -76,13 +76,15 @@ def _half_hour_ceil(hours: float) -> float:
 def _schedule(steps: Sequence[_Step], start: float) -> tuple[Activity, ...]:
     activities: list[Activity] = []
     clock = start
+    after_sight = False
     for step in steps:
         begins = _half_hour_ceil(max(clock, step.not_before))
-        if step.meal and clock > step.not_before + 1.0:
-            begins = step.not_before  # a long visit runs through the meal: eat on site
+        if step.meal and after_sight and clock > step.not_before + 1.0:
+            begins = step.not_before  # a long visit runs through the meal: eat on site (never on a train)
         else:
             gap = 0.0 if step.drive_hours is not None else _GAP_HOURS
             clock = begins + step.hours + gap
+        after_sight = step.kind == "sight" or (step.meal and after_sight)
         activities.append(Activity(time=_clock(begins), name=step.name, description=step.description,
                                    indoor=step.indoor, duration_hours=step.hours, drive_hours=step.drive_hours,
                                    kind=step.kind))
@@ -127,7 +129,8 @@ def _city_steps(choice: DayChoice, ctx: RenderContext) -> list[_Step]:
     meals = _meal_steps(choice.meals, ctx)
     if choice.transfer:
         return [_transfer_step(ctx), *meals[:1], *sights, *_snack_step(choice.snack, ctx), *meals[1:]]
-    return [*sights[:1], *meals[:1], *sights[1:], *_snack_step(choice.snack, ctx), *meals[1:]]
+    # The snack goes between two afternoon sights when there are two, else before dinner.
+    return [*sights[:1], *meals[:1], *sights[1:2], *_snack_step(choice.snack, ctx), *sights[2:], *meals[1:]]
 
 
 def _highlight_step(highlight: Highlight, trip: DayTrip, hours: float, ctx: RenderContext) -> _Step:

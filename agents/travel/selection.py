@@ -64,6 +64,7 @@ class Preferences:
     slow: bool = False  # children or older people: fewer sights, shorter days
     low_budget: bool = False
     arriving: bool = False  # the first day starts with a transfer from another city
+    continuing: bool = False  # the trip goes on to another city: the last day is a full one
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ def preferences(request: TripRequest) -> Preferences:
         slow=kids or request.seniors > 0,
         low_budget=request.budget is Budget.LOW,
         arriving=request.arrive_from is not None,
+        continuing=request.depart_to is not None,
     )
 
 
@@ -240,7 +242,9 @@ def choose_days(
 ) -> list[DayChoice]:
     """One DayChoice per date: trips first assigned, then city days filled with fresh attractions."""
     trips = assign_trips(destination, weather, prefs)
-    meals_only = [f for f in destination.foods if not is_snack(f.en)] or [_LOCAL_RESTAURANT]
+    meals_only = [f for f in destination.foods if not is_snack(f.en)]
+    if len(meals_only) < 3:  # one dish at every meal is no plan: alternate with the local restaurants
+        meals_only.append(_LOCAL_RESTAURANT)
     snacks = [f for f in destination.foods if is_snack(f.en)]
     foods: Iterator[Named] = cycle(meals_only)
     snack_cycle: Iterator[Named] | None = cycle(snacks) if snacks else None
@@ -248,7 +252,7 @@ def choose_days(
     days: list[DayChoice] = []
     for index, (day, forecast) in enumerate(zip(dates, weather, strict=True)):
         wet = forecast is not None and forecast.expected_wet
-        last = index == len(dates) - 1 and len(dates) > 1
+        last = index == len(dates) - 1 and len(dates) > 1 and not prefs.continuing
         transfer = index == 0 and prefs.arriving
         snack = next(snack_cycle) if snack_cycle is not None else None
         trip = trips.get(index)
