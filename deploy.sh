@@ -3,7 +3,9 @@
 #
 #   ./deploy.sh                      install, then print what would be created (nothing is changed)
 #   ./deploy.sh --apply-topics       also create the topics and groups with mqadmin (needs MQADMIN)
-#   ./deploy.sh --systemd            also write and enable systemd units (run as root)
+#   ./deploy.sh --systemd            also write and enable systemd units (run as root); the services run as
+#                                    the system user $SERVICE_USER (default tourguide, created if missing),
+#                                    with their data in /var/lib/tourguide (0700) and umask 077
 #
 # Configuration comes from an env file (default /etc/tourguide.env, see README "Configuration"); it must set
 # TOURGUIDE_ROCKETMQ_ENDPOINT, and the chat platform credentials for `tourguide bot`.
@@ -13,13 +15,14 @@ cd "$(dirname "$0")"
 ENV_FILE="${ENV_FILE:-/etc/tourguide.env}"
 CLUSTER="${CLUSTER:-DefaultCluster}"
 MQADMIN="${MQADMIN:-mqadmin}"
+SERVICE_USER="${SERVICE_USER:-tourguide}"
 apply_topics=0
 systemd=0
 for arg in "$@"; do
     case "$arg" in
         --apply-topics) apply_topics=1 ;;
         --systemd) systemd=1 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "unknown option: $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -47,6 +50,14 @@ fi
 units=("agent weather" "agent travel" "bot")
 if [ "$systemd" = 1 ]; then
     [ -f "$ENV_FILE" ] || { echo "missing $ENV_FILE" >&2; exit 2; }
+    chmod 600 "$ENV_FILE"  # it holds tokens and keys; systemd reads it as root
+    if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+        useradd --system --home-dir /var/lib/tourguide --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
+        echo "created system user $SERVICE_USER"
+    fi
+    if ! runuser -u "$SERVICE_USER" -- test -x "$PWD/$tourguide"; then
+        echo "warning: $SERVICE_USER cannot run $PWD/$tourguide; install to a directory it can read" >&2
+    fi
     for unit in "${units[@]}"; do
         name="tourguide-${unit// /-}"
         cat > "/etc/systemd/system/$name.service" <<UNIT
@@ -55,8 +66,18 @@ Description=tourguide $unit
 After=network-online.target
 
 [Service]
+User=$SERVICE_USER
+Group=$SERVICE_USER
 EnvironmentFile=$ENV_FILE
-WorkingDirectory=$PWD
+# state (SQLite, logs, the RocketMQ client's own log under \$HOME/logs) lives in /var/lib/tourguide, 0700
+StateDirectory=tourguide
+StateDirectoryMode=0700
+Environment=TOURGUIDE_DATA_DIR=/var/lib/tourguide HOME=/var/lib/tourguide
+UMask=0077
+NoNewPrivileges=yes
+ProtectSystem=strict
+PrivateTmp=yes
+WorkingDirectory=/var/lib/tourguide
 ExecStart=$PWD/$tourguide --log-json $unit
 Restart=always
 RestartSec=3
