@@ -39,8 +39,8 @@ echo "== RocketMQ resources (cluster $CLUSTER${namespace:+, namespace $namespace
 if [ "$apply_topics" = 1 ]; then
     "$tourguide" topics mqadmin --cluster "$CLUSTER" --namespace "$namespace" | while read -r line; do
         echo "+ $line"
-        # shellcheck disable=SC2086
-        "$MQADMIN" ${line#mqadmin } -n "${NAMESRV_ADDR:?set NAMESRV_ADDR for mqadmin}"
+        # Each line is shell syntax (the retry policy is single-quoted JSON), hence eval.
+        eval "\"\$MQADMIN\" ${line#mqadmin } -n \"\${NAMESRV_ADDR:?set NAMESRV_ADDR for mqadmin}\""
     done
 else
     "$tourguide" topics mqadmin --cluster "$CLUSTER" --namespace "$namespace" | sed 's/^/  would run: /'

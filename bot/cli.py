@@ -16,6 +16,7 @@ import click
 
 from bot.errors import TourGuideError
 from bot.logs import configure
+from bot.realbroker.cli import rocketmq
 
 
 async def _with_roomy_executor(coro: Coroutine[Any, Any, int | None]) -> int | None:
@@ -247,3 +248,6 @@ def bench_plans() -> None:
     from bot.benchmarks.plans import run
 
     sys.exit(run())
+
+
+main.add_command(rocketmq)

@@ -6,6 +6,7 @@ commands for a self-hosted Apache RocketMQ 5.5+ cluster, and documents what to c
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,8 +58,17 @@ GROUPS: tuple[GroupSpec, ...] = (
 )
 
 
+def retry_policy_json(group: GroupSpec) -> str:
+    """The group's back-off as Apache RocketMQ's ``groupRetryPolicy`` (CUSTOMIZED, milliseconds)."""
+    policy = {"type": "CUSTOMIZED", "customizedRetryPolicy": {"next": [int(s * 1000) for s in group.backoff_s]}}
+    return json.dumps(policy, separators=(",", ":"))
+
+
 def mqadmin_commands(cluster: str = "DefaultCluster", namespace: str = "") -> list[str]:
-    """Shell commands that create the same resources on a self-hosted RocketMQ 5.5+ cluster."""
+    """Shell commands that create the same resources on a self-hosted RocketMQ 5.5+ cluster.
+
+    Each line is shell syntax (the retry policy is single-quoted JSON): run it with ``sh -c`` or ``eval``.
+    """
     prefix = f"{namespace}%" if namespace else ""
     lines = []
     for t in TOPICS:
@@ -68,6 +78,7 @@ def mqadmin_commands(cluster: str = "DefaultCluster", namespace: str = "") -> li
         lines.append(f"mqadmin updateTopic -c {cluster} -t {prefix}{t.name} -r {t.queues} -w {t.queues} -a {attrs}")
     for g in GROUPS:
         line = f"mqadmin updateSubGroup -c {cluster} -g {prefix}{g.name} -r {g.max_attempts - 1}"
+        line += f" -p '{retry_policy_json(g)}'"
         if g.fifo:
             line += " -o true"
         if g.lite:

@@ -240,7 +240,7 @@ class ApacheRocketMQ:
         while time.monotonic() < deadline:
             if check():
                 return
-            if not _alive(pid):
+            if not alive(pid):
                 break
             time.sleep(0.2)
         raise BrokerError(
@@ -249,7 +249,8 @@ class ApacheRocketMQ:
         )
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process of ours (or anyone's) with this pid still runs."""
     try:
         waited, _status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:  # not our child (started by another command): ask the kernel
@@ -262,13 +263,13 @@ def _alive(pid: int) -> bool:
 
 
 def _terminate(pid: int, kill: bool) -> None:
-    if not pid or not _alive(pid):
+    if not pid or not alive(pid):
         return
     os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
     deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.1)
-    if _alive(pid):
+    if alive(pid):
         os.kill(pid, signal.SIGKILL)
-        while _alive(pid):
+        while alive(pid):
             time.sleep(0.05)

@@ -26,6 +26,7 @@ from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
 from bot.conversation import ConversationRef, InboundMessage
+from bot.realbroker.maven import resolve
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore, StepStatus
@@ -199,3 +200,22 @@ async def test_bot_with_agents_answers_one_slash_command_once(apache: ApacheSess
                     await asyncio.wait_for(proc.wait(), 30)
     assert len(_answers(slack)) == 1
     assert "Kyoto" in _answers(slack)[0].text
+
+
+async def test_deploy_apply_topics_creates_the_resources_with_mqadmin(apache: ApacheSession, tmp_path: Path) -> None:
+    # deploy.sh runs each `tourguide topics mqadmin` line through MQADMIN; here that is RocketMQ's own
+    # admin CLI from the same jars (what bin/mqadmin runs), against the session's NameServer.
+    lib = resolve(apache.state.version)
+    shim = tmp_path / "mqadmin"
+    shim.write_text("#!/bin/sh\n"
+                    f"ROCKETMQ_HOME={tmp_path} exec java -Xmx256m -Duser.home={tmp_path} -cp '{lib}/*' "
+                    "org.apache.rocketmq.tools.command.MQAdminStartup \"$@\"\n", encoding="utf-8")
+    shim.chmod(0o755)
+    env = clean_env(ENV_FILE=str(tmp_path / "none.env"), MQADMIN=str(shim), NAMESRV_ADDR=apache.state.namesrv)
+    root = Path(__file__).resolve().parents[2]
+    done = await asyncio.to_thread(subprocess.run, [str(root / "deploy.sh"), "--apply-topics"], env=env,
+                                   capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.count("create topic to") == 3
+    assert done.stdout.count("create subscription group to") == 3
+    assert "customizedRetryPolicy=CustomizedRetryPolicy{next=[1000, 5000, 15000, 30000]}" in done.stdout
