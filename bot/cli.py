@@ -152,11 +152,15 @@ def bench() -> None:
 @bench.command("broker")
 @click.option("--messages", default=3000, show_default=True, help="Messages for the throughput run.")
 @click.option("--lite-topics", default=10_000, show_default=True, help="Lite topics for the scale run.")
-def bench_broker(messages: int, lite_topics: int) -> None:
-    """Official client against the embedded broker: throughput, latency, lite-topic scale."""
+@click.option("--endpoint", default=None, metavar="HOST:PORT",
+              help="Measure this broker instead (it must have BenchTopic, BenchLite, GID_bench, GID_bench_lite).")
+@click.option("--with-apache", is_flag=True,
+              help="Also start Apache RocketMQ 5.5 (Java + Maven) and print both side by side.")
+def bench_broker(messages: int, lite_topics: int, endpoint: str | None, with_apache: bool) -> None:
+    """Official client against a broker: throughput, hop latency, lite-topic scale."""
     from bot.benchmarks.broker import run
 
-    _run(run(messages, lite_topics))
+    _run(run(messages, lite_topics, endpoint, with_apache))
 
 
 _AGENTS_HELP = ("Where the Weather and Travel agents run: as child processes (process) or as tasks inside "

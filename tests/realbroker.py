@@ -7,20 +7,18 @@ why; under CI (``CI=true``) a missing tool, a failed download or a cluster that 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.errors import BrokerError
-from bot.realbroker.admin import run_batch
-from bot.realbroker.cluster import CLUSTER_NAME, ApacheRocketMQ, ClusterState
+from bot.realbroker.admin import GroupDef, TopicDef, create_resources, run_batch
+from bot.realbroker.cluster import ApacheRocketMQ, ClusterState
 from bot.realbroker.maven import resolve
 from bot.resources import mqadmin_commands
 
@@ -34,26 +32,6 @@ def wanted_brokers() -> list[str]:
 def in_ci() -> bool:
     """CI turns every reason to skip the real broker into a failure."""
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-@dataclass(frozen=True, slots=True)
-class TopicDef:
-    """A topic for ``updateTopicList``; ``kind`` is the ``message.type`` attribute."""
-
-    name: str
-    kind: str = "NORMAL"
-    queues: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class GroupDef:
-    """A group for ``updateSubGroupList``: attempts = retryMaxTimes + 1, backoff in seconds."""
-
-    name: str
-    max_attempts: int = 16
-    backoff_s: tuple[float, ...] = (1.0,)
-    fifo: bool = False
-    lite_bind_topic: str = ""
 
 
 class ApacheSession:
@@ -80,19 +58,7 @@ class ApacheSession:
 
     def create(self, topics: Iterable[TopicDef], groups: Iterable[GroupDef]) -> None:
         """Create topics and groups in one admin JVM (``updateTopicList`` / ``updateSubGroupList``)."""
-        stamp = self.next_suffix()
-        lines = []
-        topic_docs = [_topic_json(t) for t in topics]
-        group_docs = [_group_json(g) for g in groups]
-        if topic_docs:
-            topic_file = self.workdir / f"topics{stamp}.json"
-            topic_file.write_text(json.dumps(topic_docs), encoding="utf-8")
-            lines.append(f"mqadmin updateTopicList -c {CLUSTER_NAME} -f {topic_file}")
-        if group_docs:
-            group_file = self.workdir / f"groups{stamp}.json"
-            group_file.write_text(json.dumps(group_docs), encoding="utf-8")
-            lines.append(f"mqadmin updateSubGroupList -c {CLUSTER_NAME} -f {group_file}")
-        run_batch(resolve(self.state.version), self.state.namesrv, lines, self.workdir)
+        create_resources(resolve(self.state.version), self.state.namesrv, self.workdir, topics, groups)
 
     def provision_product(self) -> None:
         """Create the product's resources with exactly the commands ``tourguide topics mqadmin`` prints."""
@@ -101,24 +67,6 @@ class ApacheSession:
                 return
             run_batch(resolve(self.state.version), self.state.namesrv, mqadmin_commands(), self.workdir)
             self._product_ready = True
-
-
-def _topic_json(t: TopicDef) -> dict[str, object]:
-    return {"topicName": t.name, "readQueueNums": t.queues, "writeQueueNums": t.queues, "perm": 6,
-            "topicFilterType": "SINGLE_TAG", "topicSysFlag": 0, "order": False,
-            "attributes": {"+message.type": t.kind}}
-
-
-def _group_json(g: GroupDef) -> dict[str, object]:
-    out: dict[str, object] = {
-        "groupName": g.name, "consumeEnable": True, "consumeBroadcastEnable": False,
-        "consumeMessageOrderly": g.fifo, "retryQueueNums": 1, "retryMaxTimes": g.max_attempts - 1,
-        "groupRetryPolicy": {"type": "CUSTOMIZED",
-                             "customizedRetryPolicy": {"next": [int(s * 1000) for s in g.backoff_s]}},
-    }
-    if g.lite_bind_topic:
-        out["attributes"] = {"+lite.bind.topic": g.lite_bind_topic}
-    return out
 
 
 class _Run:

@@ -1,4 +1,5 @@
-"""`tourguide bench broker`: the official client against an embedded broker in its own process.
+"""`tourguide bench broker`: the official client against the embedded broker (in its own process), any endpoint,
+or the embedded broker and Apache RocketMQ 5.5 side by side in one run.
 
 Measures (1) produce -> push consume -> ack throughput and per-message latency with 256-byte
 durable messages, and (2) the cost of subscribing many lite topics and the delivery latency at
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from bot.broker.config import BrokerConfig
 from bot.broker.model import GroupInfo, TopicInfo, TopicType
 from bot.broker.store import BrokerStore
 from bot.bus.blocking import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
+from bot.realbroker.admin import GroupDef, TopicDef, create_resources
+from bot.realbroker.cluster import ApacheRocketMQ
+from bot.realbroker.maven import DEFAULT_VERSION, resolve
 
 BODY_SIZE = 256
 PACED_RATE = 200.0  # msg/s for the per-hop latency figures: well below saturation
@@ -166,27 +170,66 @@ def _lite_latency(p: Any, names: list[str], listener: LatencyListener, samples: 
     return statistics.median(listener.latencies_ms)
 
 
-async def run(messages: int, lite_topics: int) -> int:
-    """Run both measurements and print the figures."""
+BENCH_TOPICS = (TopicDef("BenchTopic", "NORMAL", 4), TopicDef("BenchLite", "LITE", 1))
+
+
+def _bench_groups(lite_quota: int) -> tuple[GroupDef, ...]:
+    return (GroupDef("GID_bench"), GroupDef("GID_bench_lite", lite_bind_topic="BenchLite", lite_quota=lite_quota))
+
+
+def _measure(endpoint: str, messages: int, lite_topics: int) -> dict[str, float]:
+    return {**_throughput(endpoint, messages), **_lite_scale(endpoint, lite_topics)}
+
+
+async def _embedded(messages: int, lite_topics: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
         data = Path(tmp)
         await _provision(data, lite_quota=lite_topics + 100)
         with _broker(data) as endpoint:
-            tp = await asyncio.to_thread(_throughput, endpoint, messages)
-            lite = await asyncio.to_thread(_lite_scale, endpoint, lite_topics)
+            return await asyncio.to_thread(_measure, endpoint, messages, lite_topics)
+
+
+def _apache(messages: int, lite_topics: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-rocketmq-") as tmp, \
+            ApacheRocketMQ(Path(tmp)) as state:
+        create_resources(resolve(state.version), state.namesrv, Path(tmp), BENCH_TOPICS,
+                         _bench_groups(lite_topics + 100))
+        return _measure(state.endpoint, messages, lite_topics)
+
+
+async def run(messages: int, lite_topics: int, endpoint: str | None = None, with_apache: bool = False) -> int:
+    """Measure the embedded broker, a given endpoint, or the embedded broker and Apache RocketMQ side by side.
+
+    An ``endpoint`` must already have the bench resources (``BenchTopic``, ``BenchLite``, ``GID_bench``,
+    ``GID_bench_lite`` with a lite quota above ``lite_topics``).
+    """
+    columns: dict[str, dict[str, float]] = {}
+    if endpoint:
+        columns[endpoint] = await asyncio.to_thread(_measure, endpoint, messages, lite_topics)
+    else:
+        columns["embedded"] = await _embedded(messages, lite_topics)
+        if with_apache:
+            columns[f"Apache RocketMQ {DEFAULT_VERSION}"] = await asyncio.to_thread(_apache, messages, lite_topics)
+    _print(columns, messages, lite_topics)
+    return 0
+
+
+def _print(columns: dict[str, dict[str, float]], messages: int, lite_topics: int) -> None:
     cpu = platform.processor() or platform.machine()
     print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {platform.system()}")
-    print(f"produce -> push consume -> ack, {BODY_SIZE} B durable messages, n={int(tp['n'])}:")
-    print(f"  throughput, burst of {int(tp['n'])} (256 in flight)   {tp['rate']:8.0f} msg/s")
-    print(f"  hop latency at {PACED_RATE:.0f} msg/s        p50 {tp['p50']:6.2f} ms   p99 {tp['p99']:6.2f} ms")
-    print(f"  latency inside the burst (queueing)  p50 {tp['burst_p50']:6.0f} ms   p99 {tp['burst_p99']:6.0f} ms")
-    print("lite topics (LitePushConsumer, one consumer):")
-    print(
-        f"  subscribe {lite_topics - 10:,} lite topics  {lite['subscribe_s']:6.2f} s ({lite['per_sub_ms']:.2f} ms each)"
-    )
-    print(f"  p50 delivery at 10 subscribed        {lite['p50_10']:6.2f} ms")
-    print(
-        f"  p50 delivery at {lite_topics:,} subscribed    {lite['p50_n']:6.2f} ms "
-        f"({lite['p50_n'] / lite['p50_10']:.2f}x)"
-    )
-    return 0
+    print(f"official client {BODY_SIZE} B durable messages; burst of {messages} (256 in flight), "
+          f"paced at {PACED_RATE:.0f} msg/s, {lite_topics:,} lite topics on one consumer")
+    rows: list[tuple[str, Callable[[dict[str, float]], str]]] = [
+        ("produce -> push consume -> ack", lambda f: f"{f['rate']:.0f} msg/s"),
+        ("hop latency p50 / p99 (paced)", lambda f: f"{f['p50']:.1f} / {f['p99']:.1f} ms"),
+        ("latency inside the burst p50 / p99", lambda f: f"{f['burst_p50']:.0f} / {f['burst_p99']:.0f} ms"),
+        (f"subscribe {lite_topics - 10:,} lite topics", lambda f: f"{f['subscribe_s']:.1f} s "
+                                                                  f"({1000 / f['per_sub_ms']:.0f}/s)"),
+        ("lite delivery p50 at 10 subscribed", lambda f: f"{f['p50_10']:.1f} ms"),
+        (f"lite delivery p50 at {lite_topics:,}", lambda f: f"{f['p50_n']:.1f} ms ({f['p50_n'] / f['p50_10']:.2f}x)"),
+    ]
+    names = list(columns)
+    print(f"| figure | {' | '.join(names)} |")
+    print(f"|---|{'---|' * len(names)}")
+    for label, cell in rows:
+        print(f"| {label} | {' | '.join(cell(columns[n]) for n in names)} |")
