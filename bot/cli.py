@@ -216,11 +216,16 @@ def chat_cmd(now: str | None, agents: str) -> None:
 @click.option("--sessions", default=20, show_default=True, help="Sessions submitted at once.")
 @click.option("--agent-latency", default=1.0, show_default=True, help="Simulated LLM seconds per agent step.")
 @click.option("--agent-concurrency", default=4, show_default=True, help="Steps each agent runs at once.")
-def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int) -> None:
+@click.option("--endpoint", default=None, metavar="HOST:PORT",
+              help="Run on this broker instead (provisioned with `tourguide topics mqadmin`).")
+@click.option("--with-apache", is_flag=True,
+              help="Also run on Apache RocketMQ 5.5 (started here; Java + Maven) and print both.")
+def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int, endpoint: str | None,
+                   with_apache: bool) -> None:
     """N sessions through the real agents (separate processes): makespan vs ideal, session times, RSS."""
     from bot.benchmarks.pipeline import run
 
-    _run(run(sessions, agent_latency, agent_concurrency))
+    _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache))
 
 
 @main.command("bot")

@@ -20,11 +20,20 @@ from zoneinfo import ZoneInfo
 import psutil
 
 from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.realbroker.admin import run_batch
+from bot.realbroker.cluster import ApacheRocketMQ
+from bot.realbroker.maven import DEFAULT_VERSION, resolve
+from bot.resources import mqadmin_commands
 from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
+
+
+def _label(cmdline: list[str]) -> str:
+    java_main = next((a for a in cmdline if a.startswith("org.apache.rocketmq.")), "")
+    return f"Apache {java_main.rsplit('.', 1)[-1]}" if java_main else " ".join(cmdline[-2:])
 
 
 class _RssSampler:
@@ -38,7 +47,7 @@ class _RssSampler:
         while True:
             for proc in [me, *me.children(recursive=True)]:
                 try:
-                    name = " ".join(proc.cmdline()[-2:]) if proc.pid != me.pid else "supervisor+broker"
+                    name = _label(proc.cmdline()) if proc.pid != me.pid else "supervisor+broker"
                     self.peak[name] = max(self.peak.get(name, 0), proc.memory_info().rss)
                 except psutil.Error:
                     continue
@@ -73,14 +82,11 @@ def _p99(values: list[float]) -> float:
     return sorted(values)[int(0.99 * (len(values) - 1))]
 
 
-async def run(sessions: int, latency_s: float, concurrency: int) -> int:
-    """Run the benchmark and print the figures."""
-    os.environ["TOURGUIDE_SIMULATED_LLM_LATENCY"] = str(latency_s)  # read by the agent processes
-    os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
+async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
         settings = load_settings(
             data_dir=Path(tmp),
-            rocketmq_endpoint="",
+            rocketmq_endpoint=endpoint,
             user_rate_per_minute=100_000,
             step_timeout_s=max(120.0, sessions * latency_s * 2),
         )
@@ -93,19 +99,49 @@ async def run(sessions: int, latency_s: float, concurrency: int) -> int:
             times = await _one_round(p, sessions)
             makespan = time.perf_counter() - t0
         sampling.cancel()
+    return {"makespan": makespan, "times": times, "single": single, "rss": dict(sampler.peak)}
+
+
+async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-rocketmq-") as tmp:
+        cluster = ApacheRocketMQ(Path(tmp))
+        state = await asyncio.to_thread(cluster.start)
+        try:
+            await asyncio.to_thread(run_batch, resolve(state.version), state.namesrv, mqadmin_commands(), Path(tmp))
+            return await _measure(sessions, latency_s, concurrency, state.endpoint)
+        finally:
+            await asyncio.to_thread(cluster.stop)
+
+
+async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str | None = None,
+              with_apache: bool = False) -> int:
+    """Run the benchmark on the embedded broker (or ``endpoint``; or both brokers) and print the figures."""
+    os.environ["TOURGUIDE_SIMULATED_LLM_LATENCY"] = str(latency_s)  # read by the agent processes
+    os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
     ideal = sessions * latency_s / concurrency + latency_s
     print(
         f"{sessions} sessions, simulated agent latency {latency_s:g} s per step, {concurrency} steps at once per agent"
     )
+    runs = [(endpoint or "embedded", await _measure(sessions, latency_s, concurrency, endpoint or ""))]
+    if with_apache and not endpoint:
+        runs.append((f"Apache RocketMQ {DEFAULT_VERSION}", await _on_apache(sessions, latency_s, concurrency)))
+    for name, figures in runs:
+        _print(name, figures, ideal, latency_s)
+    return 0
+
+
+def _print(name: str, figures: dict[str, object], ideal: float, latency_s: float) -> None:
+    makespan = float(figures["makespan"])  # type: ignore[arg-type]
+    times: list[float] = figures["times"]  # type: ignore[assignment]
+    single = float(figures["single"])  # type: ignore[arg-type]
+    rss: dict[str, int] = figures["rss"]  # type: ignore[assignment]
+    print(f"on {name}:")
     print(
         f"  makespan            {makespan:8.2f} s   (ideal {ideal:.2f} s: N x latency / K + latency; "
         f"{ideal / makespan:.0%} of ideal)"
     )
-    print(
-        f"  session time        p50 {statistics.median(times):.2f} s   p99 {_p99(times):.2f} s"
-    )
+    print(f"  session time        p50 {statistics.median(times):.2f} s   p99 {_p99(times):.2f} s")
     print(f"  orchestration overhead per session (one session alone): {max(0.0, single - 2 * latency_s) * 1000:.0f} ms")
     print("  peak RSS per process:")
-    for name, rss in sorted(sampler.peak.items()):
-        print(f"    {name:<28} {rss / 2**20:7.1f} MiB")
-    return 0
+    for proc, peak in sorted(rss.items()):
+        print(f"    {proc:<28} {peak / 2**20:7.1f} MiB")
