@@ -31,13 +31,10 @@ from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStatus, SessionStore, StepStatus
 from tests.processes import bot_process, clean_env
-from tests.realbroker import ApacheSession, apache_session, wanted_brokers
+from tests.realbroker import ApacheSession, apache_session
 from tests.standins.fake_slack import FakeSlack, PostedMessage
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif("apache" not in wanted_brokers(), reason="TOURGUIDE_TEST_BROKERS excludes apache"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.apache]
 NOW_ISO = "2026-11-23T09:00:00+08:00"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
