@@ -7,6 +7,7 @@ why; under CI (``CI=true``) a missing tool, a failed download or a cluster that 
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -93,6 +94,7 @@ def apache_session() -> ApacheSession:
         else:
             workdir = Path(tempfile.mkdtemp(prefix="tourguide-rocketmq-"))
             cluster = ApacheRocketMQ(workdir)
+            atexit.register(cluster.stop)  # also when the run ends without pytest_sessionfinish (Ctrl-C)
             try:
                 _Run.session = ApacheSession(cluster, cluster.start())
             except BrokerError as exc:
