@@ -84,6 +84,24 @@ class _Run:
 
     session: ApacheSession | None = None
     failure: str | None = None
+    auth_session: ApacheSession | None = None
+
+
+AUTH_ADMIN = ("tourguide-admin", "admin-secret-1")
+
+
+def apache_auth_session() -> ApacheSession:
+    """A second cluster with ACL 2.0 authentication on (admin user ``AUTH_ADMIN``), started on first use."""
+    apache_session()  # skips or fails the same way when Apache RocketMQ cannot run here
+    if _Run.auth_session is None:
+        workdir = Path(tempfile.mkdtemp(prefix="tourguide-rocketmq-auth-"))
+        cluster = ApacheRocketMQ(workdir, admin=AUTH_ADMIN)
+        atexit.register(cluster.stop)
+        try:
+            _Run.auth_session = ApacheSession(cluster, cluster.start())
+        except BrokerError as exc:
+            pytest.fail(f"Apache RocketMQ with authentication did not start: {exc}")
+    return _Run.auth_session
 
 
 def apache_session() -> ApacheSession:
@@ -109,7 +127,8 @@ def apache_session() -> ApacheSession:
 
 def stop_apache_session() -> None:
     """Stop the session's cluster (called once at the end of the run)."""
-    if _Run.session is not None:
-        _Run.session.cluster.stop()
-        shutil.rmtree(_Run.session.workdir, ignore_errors=True)
-        _Run.session = None
+    for session in (_Run.session, _Run.auth_session):
+        if session is not None:
+            session.cluster.stop()
+            shutil.rmtree(session.workdir, ignore_errors=True)
+    _Run.session = _Run.auth_session = None

@@ -130,11 +130,12 @@ class ApacheRocketMQ:
     """One NameServer, one Broker and one Proxy, started from the jars that ``maven.resolve`` fetched."""
 
     def __init__(self, workdir: Path, version: str = DEFAULT_VERSION, heap_mb: int = 512,
-                 extra_broker: dict[str, str] | None = None) -> None:
+                 admin: tuple[str, str] | None = None) -> None:
+        """``admin`` (access key, secret key) turns on ACL 2.0 authentication with that super user."""
         self.workdir = workdir.resolve()
         self.version = version
         self.heap_mb = heap_mb
-        self.extra_broker = extra_broker or {}
+        self.admin = admin
         self.state: ClusterState | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -212,16 +213,36 @@ class ApacheRocketMQ:
     def _write_configs(self, state: ClusterState) -> None:
         store = self.workdir / "store"
         (self.workdir / "namesrv.properties").write_text(f"listenPort={state.ports.namesrv}\n", encoding="utf-8")
-        broker = {
+        broker: dict[str, object] = {
             "brokerClusterName": CLUSTER_NAME, "brokerName": "broker-a", "brokerId": "0",
             "brokerIP1": "127.0.0.1", "listenPort": str(state.ports.broker), "namesrvAddr": state.namesrv,
             "storePathRootDir": str(store), "storePathCommitLog": str(store / "commitlog"),
-            **BROKER_SETTINGS, **self.extra_broker,
+            **BROKER_SETTINGS,
         }
+        proxy: dict[str, object] = {"rocketMQClusterName": CLUSTER_NAME, "grpcServerPort": state.ports.grpc,
+                                    "remotingListenPort": state.ports.proxy_remoting, "namesrvAddr": state.namesrv}
+        if self.admin:
+            broker_auth, proxy_auth = self._auth_settings(*self.admin)
+            broker.update(broker_auth)
+            proxy.update(proxy_auth)
         (self.workdir / "broker.conf").write_text("".join(f"{k}={v}\n" for k, v in broker.items()), encoding="utf-8")
-        proxy = {"rocketMQClusterName": CLUSTER_NAME, "grpcServerPort": state.ports.grpc,
-                 "remotingListenPort": state.ports.proxy_remoting, "namesrvAddr": state.namesrv}
         (self.workdir / "rmq-proxy.json").write_text(json.dumps(proxy), encoding="utf-8")
+
+    def _auth_settings(self, access_key: str, secret_key: str) -> tuple[dict[str, object], dict[str, object]]:
+        """ACL 2.0: the broker keeps the users, the proxy asks it; mqadmin signs with conf/tools.yml."""
+        credentials = json.dumps({"accessKey": access_key, "secretKey": secret_key})
+        provider = "org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider"
+        common = {"authenticationEnabled": "true", "authenticationProvider": provider,
+                  "innerClientAuthenticationCredentials": credentials}
+        broker: dict[str, object] = {**common, "initAuthenticationUser": json.dumps({"username": access_key, "password": secret_key}),
+                  "authenticationMetadataProvider":
+                      "org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider"}
+        proxy = {**common, "authenticationEnabled": True, "enableAclRpcHookForClusterMode": True,
+                 "authenticationMetadataProvider": "org.apache.rocketmq.proxy.auth.ProxyAuthenticationMetadataProvider"}
+        (self.workdir / "conf").mkdir(exist_ok=True)
+        (self.workdir / "conf" / "tools.yml").write_text(
+            f"accessKey: {json.dumps(access_key)}\nsecretKey: {json.dumps(secret_key)}\n", encoding="utf-8")
+        return broker, proxy
 
     def _spawn(self, lib: Path, role: str, heap_mb: int, main: list[str]) -> int:
         out = (self.workdir / f"{role}.out").open("w", encoding="utf-8")

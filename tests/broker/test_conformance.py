@@ -18,6 +18,8 @@ import pytest
 from bot.broker.config import BrokerConfig
 from bot.broker.model import TopicInfo, TopicType
 from bot.broker.server import EmbeddedBroker
+from bot.realbroker.admin import TopicDef, run_batch
+from bot.realbroker.maven import resolve
 from tests.broker.clients import (
     Recorder,
     drain,
@@ -29,6 +31,7 @@ from tests.broker.clients import (
     wait_until,
 )
 from tests.broker.conftest import GROUPS, TOPICS, Target, with_overrides
+from tests.realbroker import apache_auth_session, wanted_brokers
 
 
 async def test_produce_then_simple_consumer_receives_and_acks(target: Target) -> None:
@@ -209,21 +212,33 @@ async def test_lite_consumer_gets_only_subscribed_lite_topics_backlog_and_unsubs
     await asyncio.to_thread(scenario)
 
 
-async def test_auth_refuses_a_wrong_secret(broker_config: BrokerConfig) -> None:
-    config = with_overrides(broker_config, auth={"ak-test": "sk-test"})
-    async with EmbeddedBroker(config) as broker:
-        await broker.apply(TOPICS, GROUPS, {})
+@pytest.mark.parametrize("kind", wanted_brokers())
+async def test_auth_refuses_a_wrong_secret(kind: str, broker_config: BrokerConfig) -> None:
+    """Embedded: HMAC-SHA1 access keys. Apache RocketMQ: ACL 2.0 with a user made by ``mqadmin createUser``."""
 
-        def scenario() -> None:
-            with (
-                producer(broker.endpoint, "Orders", ak="ak-test", sk="wrong") as bad,
-                pytest.raises(Exception, match=r"(?i)unauthorized|route"),
-            ):
-                bad.send(message("Orders", b"x"))
-            with producer(broker.endpoint, "Orders", ak="ak-test", sk="sk-test") as good:
-                assert good.send(message("Orders", b"y")).message_id
+    def scenario(endpoint: str, orders: str, access_key: str) -> None:
+        with (
+            producer(endpoint, orders, ak=access_key, sk="wrong") as bad,
+            pytest.raises(Exception, match=r"(?i)unauthorized|route"),
+        ):
+            bad.send(message(orders, b"x"))
+        with producer(endpoint, orders, ak=access_key, sk="sk-test") as good:
+            assert good.send(message(orders, b"y")).message_id
 
-        await asyncio.to_thread(scenario)
+    if kind == "embedded":
+        config = with_overrides(broker_config, auth={"ak-test": "sk-test"})
+        async with EmbeddedBroker(config) as broker:
+            await broker.apply(TOPICS, GROUPS, {})
+            await asyncio.to_thread(scenario, broker.endpoint, "Orders", "ak-test")
+        return
+    session = apache_auth_session()
+    suffix = session.next_suffix()
+    await asyncio.to_thread(run_batch, resolve(session.state.version), session.state.namesrv,
+                            [f"mqadmin createUser -c DefaultCluster -u ak-test{suffix} -p sk-test -t Super"],
+                            session.workdir)
+    await asyncio.to_thread(session.create, [TopicDef("Orders" + suffix, "NORMAL", 2)], [])
+
+    await asyncio.to_thread(scenario, session.endpoint, "Orders" + suffix, f"ak-test{suffix}")
 
 
 async def test_namespaces_isolate_topics_and_groups(target: Target) -> None:
