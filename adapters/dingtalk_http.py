@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.http_guard import ReplayGuard, json_object, malformed_is_client_error
+from adapters.http_guard import MALFORMED, ReplayGuard, json_object, malformed_is_client_error
 
 log = logging.getLogger("tourguide.dingtalk")
 
@@ -56,7 +56,7 @@ class CallbackReceiver:
         self._on_message = on_message
         self._secret = app_secret
         self._clock = clock
-        self._tasks: set[asyncio.Task[bool]] = set()
+        self._tasks: set[asyncio.Task[bool | None]] = set()
         self._replays = ReplayGuard(MAX_SKEW_MS / 1000, clock)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -78,13 +78,20 @@ class CallbackReceiver:
         # on_message returns once the message is committed: answer 200 only then (a crash before it makes
         # DingTalk retry instead of losing the message); a caller that hangs up does not cancel the commit.
         done, _ = await asyncio.wait({task}, timeout=COMMIT_WAIT_S)
+        if done and task.result() is None:  # a message no redelivery can fix: 400, not 503
+            return web.json_response({"error": "malformed message"}, status=400)
         if not done or task.result() is False:
             return web.json_response({"error": "not accepted yet"}, status=503)
         return web.json_response({})  # no inline reply: answers go through the session webhook / OpenAPI
 
-    async def _run(self, data: dict[str, Any]) -> bool:
+    async def _run(self, data: dict[str, Any]) -> bool | None:
+        """True once committed, False on a failure worth a redelivery, None for a malformed message."""
         try:
             await self._on_message(data)
+        except MALFORMED as exc:  # fields of the wrong type or value, found while reading it (before any commit)
+            log.warning("DingTalk callback %s refused as malformed: %s", str(data.get("msgId"))[:64],
+                        type(exc).__name__)
+            return None
         except Exception:  # 503: DingTalk delivers it again
             log.exception("DingTalk callback %s not handled", data.get("msgId"))
             return False

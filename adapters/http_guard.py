@@ -31,7 +31,7 @@ log = logging.getLogger("tourguide.http")
 MAX_JSON_DEPTH = 32  # platform payloads nest a handful of levels; more is an attack on the parser
 LOG_INTERVAL_S = 10.0
 # What a parser raises on bad bytes: bad JSON / form / encoding, a missing field, runaway nesting.
-MALFORMED = (ValueError, TypeError, LookupError, UnicodeError, RecursionError, AttributeError)
+MALFORMED = (ValueError, TypeError, LookupError, UnicodeError, RecursionError, AttributeError, OverflowError)
 
 
 
@@ -98,6 +98,7 @@ def slack_signature_check(signing_secret: str, path: str) -> Middleware:
 # few objects inside the event, and ``authorizations`` (a list of objects). ``user`` or ``channel`` are
 # strings in some events and objects in others, so they are left to Bolt.
 _EVENT_OBJECT_KEYS = ("message", "previous_message", "item")
+_COMMAND_FIELDS = ("command", "trigger_id", "user_id", "channel_id")
 
 
 def slack_payload_ok(body: bytes, content_type: str | None) -> bool:
@@ -119,7 +120,12 @@ def slack_payload_ok(body: bytes, content_type: str | None) -> bool:
     if not (isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)):
         return False
     event = payload.get("event", {})
-    return isinstance(event, dict) and all(isinstance(event.get(k, {}), dict) for k in _EVENT_OBJECT_KEYS)
+    if not (isinstance(event, dict) and all(isinstance(event.get(k, {}), dict) for k in _EVENT_OBJECT_KEYS)):
+        return False
+    # What Slack always sends and our listeners read without a default.
+    if "command" in payload and not all(isinstance(payload.get(k), str) and payload[k] for k in _COMMAND_FIELDS):
+        return False
+    return not event.get("user") or all(isinstance(event.get(k), str) and event[k] for k in ("channel", "ts"))
 
 
 def slack_parse_body(text: str, content_type: str | None) -> Any:

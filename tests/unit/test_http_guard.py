@@ -36,15 +36,18 @@ def test_json_nesting_is_measured_outside_strings_and_limited() -> None:
 
 def test_what_slack_sends_passes_and_what_breaks_bolt_does_not() -> None:
     event = {"type": "event_callback", "team_id": "T1", "event": {"type": "app_mention", "user": "U1", "text": "hi",
-                                                                    "channel": "C1"},
+                                                                    "channel": "C1", "ts": "1.2"},
              "authorizations": [{"team_id": "T1", "is_bot": True}]}
-    command = urlencode({"command": "/trip", "text": "<!channel> Kyoto", "user_id": "U1", "trigger_id": "1.2"})
+    command = urlencode({"command": "/trip", "text": "<!channel> Kyoto", "user_id": "U1", "trigger_id": "1.2",
+                         "channel_id": "C1"})
     action = urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": "U1"}, "team": None})})
     challenge = json.dumps({"type": "url_verification", "challenge": "abc", "token": "t"})
     assert slack_payload_ok(json.dumps(event).encode(), "application/json")
     assert slack_payload_ok(command.encode(), "application/x-www-form-urlencoded")
     assert slack_payload_ok(action.encode(), "application/x-www-form-urlencoded")
     assert slack_payload_ok(challenge.encode(), "application/json")
+    assert not slack_payload_ok(urlencode({"command": "/trip", "text": "x"}).encode(), None)  # no trigger_id...
     for bad in (b"[]", b"null", b"{", json.dumps({**event, "event": "x"}).encode(),
-                json.dumps({**event, "authorizations": [5]}).encode(), b"payload=%5B%5D", b"\xff\xfe"):
+                json.dumps({**event, "authorizations": [5]}).encode(), b"payload=%5B%5D", b"\xff\xfe",
+                json.dumps({**event, "event": {"type": "message", "user": "U1"}}).encode()):
         assert not slack_payload_ok(bad, "application/json"), bad
