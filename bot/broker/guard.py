@@ -138,8 +138,10 @@ class HostileInputGuard(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 context.set_code(grpc.StatusCode.INTERNAL)
                 context.set_details(f"internal error: {type(exc).__name__}")
                 return None
+            # The handler may end before the client stopped sending (a malformed frame, a refused client):
+            # read what is still coming (bounded), so the client gets our status and not its core's INTERNAL.
+            await _drain(requests)
             if malformed:
-                await _drain(requests)
                 self._throttle.warn("malformed", f"broker: malformed request frame for {method} from "
                                                  f"{context.peer()} refused")
                 context.set_code(grpc.StatusCode.INVALID_ARGUMENT)

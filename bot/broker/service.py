@@ -129,7 +129,10 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         try:
             client_id = self._client_id(context)
         except Rejected as exc:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, exc.message)
+            # A status rather than abort(): the guard lets the client finish sending first, or its own
+            # grpc core reports INTERNAL instead of this code.
+            context.set_code(grpc.StatusCode.UNAUTHENTICATED)
+            context.set_details(exc.message)
             return
         # The 5.1.2 push consumer stops reading after the first reply (client bug), so replies go
         # through a small queue and are dropped when it is full instead of blocking this reader.
