@@ -192,11 +192,12 @@ class ApacheRocketMQ:
 
     def stop(self) -> None:
         """Stop every JVM of this cluster: SIGTERM, then SIGKILL after 20 s."""
-        if self.state is None:
+        if self.state is None or not self.state.pids:
             return
         for role in ("proxy", "broker", "namesrv"):
             _terminate(self.state.pids.pop(role, 0), kill=False)
-        self.state.save()
+        if Path(self.state.workdir).exists():
+            self.state.save()
 
     def __enter__(self) -> ClusterState:
         return self.start()
@@ -234,9 +235,12 @@ class ApacheRocketMQ:
         provider = "org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider"
         common = {"authenticationEnabled": "true", "authenticationProvider": provider,
                   "innerClientAuthenticationCredentials": credentials}
-        broker: dict[str, object] = {**common, "initAuthenticationUser": json.dumps({"username": access_key, "password": secret_key}),
-                  "authenticationMetadataProvider":
-                      "org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider"}
+        user = json.dumps({"username": access_key, "password": secret_key})
+        broker: dict[str, object] = {
+            **common, "initAuthenticationUser": user,
+            "authenticationMetadataProvider":
+                "org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider",
+        }
         proxy = {**common, "authenticationEnabled": True, "enableAclRpcHookForClusterMode": True,
                  "authenticationMetadataProvider": "org.apache.rocketmq.proxy.auth.ProxyAuthenticationMetadataProvider"}
         (self.workdir / "conf").mkdir(exist_ok=True)
