@@ -38,7 +38,7 @@ TIME_BUDGET_S = 90.0
 OVERSIZE_SENDS = (64, 64, 64, 64, 128, 128, 256)  # MiB; one 256 MiB send used to take the broker to 1.13 GB
 # grpc keeps some transport buffers (measured: a plateau around +40..75 MiB over 25 refused 64 MiB sends),
 # far below one refused send: nothing is buffered whole (before the cap, one 256 MiB send grew it by 1 GB)
-OVERSIZE_GROWTH_LIMIT_MIB = 100
+OVERSIZE_GROWTH_LIMIT_MIB = 160  # headroom for a loaded machine; one unbounded 256 MiB send alone is +1 GB
 RSS_GROWTH_LIMIT_MIB = 200  # the whole run, fuzz included (its random topics, clients and messages)
 SERVICE = spb.DESCRIPTOR.services_by_name["MessagingService"]
 
@@ -155,7 +155,7 @@ async def test_broker_rpcs_under_fuzz_never_answer_unknown_and_memory_stays_boun
             with producer(endpoint, "WeatherAgentTask") as p:
                 p.send(message("WeatherAgentTask", b"after-fuzz"))
             with simple_consumer(endpoint, "WeatherAgentTaskConsumerGroup", "WeatherAgentTask") as c:
-                return [m.body for m in drain(c, 1, timeout_s=10) if m.body == b"after-fuzz"]
+                return [m.body for m in drain(c, 1, timeout_s=30) if m.body == b"after-fuzz"]
 
         served = await asyncio.to_thread(still_serving)
         assert proc.poll() is None, "the broker died"
