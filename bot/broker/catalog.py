@@ -83,17 +83,22 @@ class Catalog:
                 await self.queue(info, await self.topic((group.namespace, name)))
 
     async def topic(self, key: Key, *, create: TopicType | None = None) -> TopicInfo:
-        """A topic; auto-created when allowed, else TOPIC_NOT_FOUND."""
+        """A topic; auto-created when allowed, else TOPIC_NOT_FOUND.
+
+        A dead-letter topic is never created by a route query: as on Apache RocketMQ, ``%DLQ%<group>`` exists
+        once the group's first message was dead-lettered (``dead_letter_topic``).
+        """
         found = self.topics.get(key)
         if found is not None:
             return found
-        if key[1].startswith(DLQ_PREFIX) and (key[0], key[1][len(DLQ_PREFIX):]) in self.groups:
-            # only the dead-letter topic of an existing group: a route query for any %DLQ%<name> must
-            # not create topics without bound
-            return await self.put_topic(TopicInfo(key[0], key[1], TopicType.DLQ, 1))
-        if create is None or not self._config.auto_create:
+        if create is None or not self._config.auto_create or key[1].startswith(DLQ_PREFIX):
             raise Rejected(Code.TOPIC_NOT_FOUND, f"topic '{key[1]}' does not exist")
         return await self.put_topic(TopicInfo(key[0], key[1], create, self._config.queues_per_topic))
+
+    async def dead_letter_topic(self, group: GroupInfo) -> TopicInfo:
+        """``%DLQ%<group>``, created when the group dead-letters its first message."""
+        key = (group.namespace, DLQ_PREFIX + group.name)
+        return self.topics.get(key) or await self.put_topic(TopicInfo(key[0], key[1], TopicType.DLQ, 1))
 
     async def group(self, key: Key, *, lite_bind_topic: str = "") -> GroupInfo:
         """A consumer group; auto-created when allowed, else CONSUMER_GROUP_NOT_FOUND."""

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.broker.catalog import DLQ_PREFIX, Catalog
+from bot.broker.catalog import Catalog
 from bot.broker.clients import ClientRegistry, ClientSession
 from bot.broker.config import BrokerConfig
 from bot.broker.model import Delivery, GroupInfo, Key, StoredMessage, TopicInfo, TopicType
@@ -187,7 +187,7 @@ class BrokerEngine:
             await self._dead_letter(g, d)
 
     async def _dead_letter(self, group: GroupInfo, d: Delivery) -> None:
-        dlq = await self.catalog.topic((group.namespace, DLQ_PREFIX + group.name))
+        dlq = await self.catalog.dead_letter_topic(group)
         m = d.message
         pk, queue_id, offset = self.catalog.allocate(dlq, "")
         copy = replace(

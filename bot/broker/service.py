@@ -196,9 +196,13 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             result = await self._engine.send(message_from_proto(message, self._config))
             return spb.SendResultEntry(status=ok(), message_id=result.message_id, offset=result.offset)
         except Rejected as exc:
-            return spb.SendResultEntry(
-                status=status(exc.code, exc.message), message_id=message.system_properties.message_id
-            )
+            code = exc.code
+            if code == Code.TOPIC_NOT_FOUND:
+                # Apache RocketMQ's proxy checks the topic's message type before anything else, and a topic
+                # it cannot find has none (the client learns TOPIC_NOT_FOUND from QueryRoute first).
+                code = Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE
+            message_id = message.system_properties.message_id
+            return spb.SendResultEntry(status=status(code, exc.message), message_id=message_id)
 
     # --- consume -------------------------------------------------------------------------------
 
@@ -224,8 +228,6 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         check_group(request.group.name)
         check_topic(request.message_queue.topic.name)
         cfg = self._config
-        if cfg.strict and not 0 < request.batch_size <= cfg.max_batch:
-            raise Rejected(Code.BAD_REQUEST, f"pop message's num is greater than {cfg.max_batch}")
         invisible = request.invisible_duration.ToMilliseconds() / 1000
         if not request.auto_renew and not cfg.min_invisible_s <= invisible <= cfg.max_invisible_s:
             raise Rejected(Code.ILLEGAL_INVISIBLE_TIME, f"invisible duration {invisible}s is out of range")
@@ -241,7 +243,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
             _key(request.group),
             _key(request.message_queue.topic),
             tags,
-            max(1, request.batch_size),
+            min(max(1, request.batch_size), cfg.max_batch),  # larger batches are served 32 at a time, as by the proxy
             request.auto_renew,
             invisible,
             self._polling_s(request, context),
@@ -265,6 +267,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         """Ack: one result entry per handle."""
         try:
             self._client_id(context)
+            check_topic(request.topic.name)
         except Rejected as exc:
             return spb.AckMessageResponse(status=status(exc.code, exc.message))
         entries = []
@@ -289,6 +292,7 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
 
         async def work() -> dict[str, Any]:
             self._client_id(context)
+            check_topic(request.topic.name)
             seconds = request.invisible_duration.ToMilliseconds() / 1000
             handle = await self._engine.change_invisible_or_dead_letter(request.receipt_handle, seconds)
             return {"receipt_handle": handle}
@@ -330,18 +334,22 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
         """Recall is not offered (no recall handles are ever issued)."""
         return spb.RecallMessageResponse(status=status(Code.NOT_IMPLEMENTED, "recall is not supported"))
 
+    # Pull and offsets: Apache RocketMQ 5.5's proxy does not implement these methods at all (gRPC
+    # UNIMPLEMENTED), so neither do we; the generated servicer's defaults would end in UNKNOWN under grpc.aio.
+
     async def PullMessage(self, request: Any, context: Context) -> AsyncIterator[Any]:
-        """Pull consumption is not offered."""
-        yield spb.PullMessageResponse(status=status(Code.NOT_IMPLEMENTED, "pull is not supported"))
+        """Not offered: gRPC UNIMPLEMENTED."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method PullMessage is unimplemented")
+        yield  # pragma: no cover - makes this an async generator like the other streaming methods
 
     async def UpdateOffset(self, request: Any, context: Context) -> Any:
-        """Offsets are not offered."""
-        return spb.UpdateOffsetResponse(status=status(Code.NOT_IMPLEMENTED, "offsets are not supported"))
+        """Not offered: gRPC UNIMPLEMENTED."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method UpdateOffset is unimplemented")
 
     async def GetOffset(self, request: Any, context: Context) -> Any:
-        """Offsets are not offered."""
-        return spb.GetOffsetResponse(status=status(Code.NOT_IMPLEMENTED, "offsets are not supported"))
+        """Not offered: gRPC UNIMPLEMENTED."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method GetOffset is unimplemented")
 
     async def QueryOffset(self, request: Any, context: Context) -> Any:
-        """Offsets are not offered."""
-        return spb.QueryOffsetResponse(status=status(Code.NOT_IMPLEMENTED, "offsets are not supported"))
+        """Not offered: gRPC UNIMPLEMENTED."""
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method QueryOffset is unimplemented")
