@@ -19,6 +19,7 @@ class ClientSession:
     last_seen_ms: int = 0
     lite_topics: set[str] = field(default_factory=set)
     lite_synced_ms: int = 0
+    has_settings: bool = False  # its telemetry settings arrived (Apache RocketMQ refuses receives before)
 
     @property
     def is_lite(self) -> bool:

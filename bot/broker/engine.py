@@ -263,6 +263,7 @@ class BrokerEngine:
         """Record a client's settings; consumers get their group (and queues) resolved."""
         session = self.clients.touch(client_id, self._clock(), revive=True)
         session.client_type = client_type
+        session.has_settings = True
         if group is None:
             return None
         session.group = group

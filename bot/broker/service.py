@@ -225,6 +225,11 @@ class MessagingService(grpc_api.MessagingServiceServicer):  # type: ignore[misc]
 
     def _receive_args(self, request: Any, context: Context) -> ReceiveArgs:
         client_id = self._client_id(context)
+        session = self._engine.clients.get(client_id)
+        if session is None or not session.has_settings:
+            # As Apache RocketMQ's proxy ("settings is null"): a receive needs the client's telemetry settings
+            # (a restarted broker knows nobody until the clients send them again).
+            raise Rejected(Code.INTERNAL_SERVER_ERROR, "the client's settings have not arrived over telemetry")
         check_group(request.group.name)
         check_topic(request.message_queue.topic.name)
         cfg = self._config

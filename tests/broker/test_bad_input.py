@@ -279,3 +279,19 @@ async def test_stale_signatures_and_unsigned_dead_letter_routes_are_refused(brok
         assert await route(_signed("not-a-time")) == pb.UNAUTHORIZED
         assert await route(META, "%DLQ%GID_simple") == pb.UNAUTHORIZED
         assert await route(_signed(auth.date_time(now)), "%DLQ%GID_simple") == pb.TOPIC_NOT_FOUND
+
+
+async def test_a_receive_before_the_clients_settings_is_refused(target: Target) -> None:
+    """Both: a client must announce its settings over telemetry before it receives (the 5.1.2
+    SimpleConsumer does not wait for them, which is why tests/broker's helper does)."""
+    async with grpc.aio.insecure_channel(target.endpoint) as channel:
+        unannounced = rpc.MessagingServiceStub(channel)
+        request = spb.ReceiveMessageRequest(
+            group=pb.Resource(name=target.n("GID_simple")),
+            message_queue=pb.MessageQueue(topic=pb.Resource(name=target.n("Orders")), id=0),
+            filter_expression=pb.FilterExpression(type=pb.TAG, expression="*"), batch_size=1,
+            invisible_duration=Duration(seconds=15), long_polling_timeout=Duration(seconds=5))
+        meta = (("x-mq-client-id", f"test@1@0@unannounced{target.suffix}"), ("x-mq-language", "PYTHON"))
+        codes = [r.status.code async for r in unannounced.ReceiveMessage(request, metadata=meta, timeout=10)
+                 if r.HasField("status")]
+    assert codes == [pb.INTERNAL_SERVER_ERROR]
