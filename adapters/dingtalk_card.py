@@ -48,14 +48,19 @@ class CardView:
     failed: bool
 
 
-def render(session: SessionRecord) -> CardView:
-    """The step list with ✓ / → / ✗ under a heading that tells where the session stands."""
+_SLOW = ("（比平时慢，AI 可能在重试）", " (slower than usual: the AI may be retrying)")
+
+
+def render(session: SessionRecord, slow: frozenset[str] = frozenset()) -> CardView:
+    """The step list with ✓ / → / ✗ under a heading that tells where the session stands; a step whose
+    kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so."""
     zh = session.request.language == Language.ZH
     heading = _HEADINGS[session.status][0 if zh else 1]
     lines = [f"**{heading}**", ""]
     for step in session.steps:
         name = _STEP_NAMES.get(step.kind.value, (step.kind.value, step.kind.value))[0 if zh else 1]
-        lines.append(f"- {_MARKS[step.status]} {name}")
+        note = _SLOW[0 if zh else 1] if step.status == StepStatus.SENT and step.kind.value in slow else ""
+        lines.append(f"- {_MARKS[step.status]} {name}{note}")
     done = session.status != SessionStatus.RUNNING
     return CardView("\n".join(lines), done, session.status == SessionStatus.FAILED)
 

@@ -35,6 +35,7 @@ class _Card:
     task_id: str
     ref: ConversationRef
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    slow: set[str] = field(default_factory=set)  # step kinds the Supervisor reported slow
 
 
 class ProgressCards:
@@ -75,6 +76,8 @@ class ProgressCards:
         """Supervisor listener: wake the session's card (if it has one); never waits for DingTalk."""
         card = self._cards.get(event.task_id)
         if card is not None:
+            if event.phase == "slow" and event.kind is not None:
+                card.slow.add(event.kind.value)
             card.wake.set()
 
     async def _run(self, card: _Card, fallback: Fallback) -> None:
@@ -123,4 +126,4 @@ class ProgressCards:
         session = await self._sessions.get(card.task_id)
         if session is None:  # cannot happen for a started session; end the card rather than spin
             return CardView("", done=True, failed=True)
-        return render(session)
+        return render(session, frozenset(card.slow))
