@@ -99,8 +99,8 @@ class DayTrip(Named):
     highlights: tuple[Highlight, ...] = Field(min_length=2, max_length=3)
 
 
-class Destination(Knowledge):
-    """Everything the bot knows offline about one destination."""
+class Place(Knowledge):
+    """A real place: its names and where it is."""
 
     name: str = Field(min_length=1)  # canonical English name
     zh: str = Field(min_length=1)
@@ -109,6 +109,15 @@ class Destination(Knowledge):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     timezone: str = Field(pattern=r"^[A-Za-z_]+/[A-Za-z_/+-]+$")
+
+    def all_names(self) -> tuple[str, ...]:
+        """The canonical name, the Chinese name and every alias."""
+        return (self.name, self.zh, *self.aliases)
+
+
+class Destination(Place):
+    """Everything the bot knows offline about one destination."""
+
     climate: tuple[ClimateMonth, ...] = Field(min_length=12, max_length=12)
     attractions: tuple[Attraction, ...] = Field(min_length=6)
     foods: tuple[Named, ...] = Field(min_length=3)
@@ -123,10 +132,6 @@ class Destination(Knowledge):
             raise ValueError(f"{self.name}: duplicate attraction names")
         return self
 
-    def all_names(self) -> tuple[str, ...]:
-        """The canonical name, the Chinese name and every alias."""
-        return (self.name, self.zh, *self.aliases)
-
     def month(self, number: int) -> ClimateMonth:
         """Climate normals of calendar month ``number`` (1-12)."""
         return self.climate[number - 1]
@@ -136,18 +141,7 @@ class Destination(Knowledge):
         return self.zh if chinese else self.name
 
 
-class GazetteerPlace(Knowledge):
+class GazetteerPlace(Place):
     """A real place the bot can locate (and give climate for) but has no sight list for offline."""
 
-    name: str = Field(min_length=1)  # canonical English name
-    zh: str = Field(min_length=1)
-    aliases: tuple[str, ...] = ()
-    country: str = Field(min_length=1)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    timezone: str = Field(pattern=r"^[A-Za-z_]+/[A-Za-z_/+-]+$")
     climate: tuple[ClimateMonth, ...] | None = Field(default=None, min_length=12, max_length=12)
-
-    def all_names(self) -> tuple[str, ...]:
-        """The canonical name, the Chinese name and every alias."""
-        return (self.name, self.zh, *self.aliases)
