@@ -9,6 +9,7 @@ known 5.1.2 bugs are kept here, each marked ``5.1.2 workaround``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from rocketmq import ClientConfiguration, Credentials, Message, Producer
+from rocketmq.v5.client.connection.rpc_client import RpcClient
 
 from bot.errors import BusError
 
@@ -82,7 +84,7 @@ class Publisher:
     async def __aenter__(self) -> Publisher:
         producer = Producer(self._config.client_configuration(), self._topics)
         try:
-            await asyncio.to_thread(producer.startup)
+            await asyncio.to_thread(start_client, producer)
         except Exception as exc:
             raise BusError(f"cannot start producer on {self._config.endpoint}: {exc}") from exc
         self._producer = producer
@@ -126,6 +128,27 @@ class Publisher:
         except Exception as exc:
             raise BusError(f"send to {topic} failed: {exc}") from exc
         return str(receipt.message_id)
+
+
+def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
+    """``client.startup()`` that fails loudly instead of leaving a client without its telemetry stream.
+
+    5.1.2 workaround: startup() creates the telemetry stream (a grpc.aio call) in the calling thread; in
+    a worker thread with no event loop that fails with "There is no current event loop in thread", which
+    the client only logs, and a producer then runs without settings. The thread gets the client's own
+    I/O loop as its current loop, and startup waits until the broker's settings arrived.
+    """
+    loop = RpcClient.get_channel_io_loop()
+    if loop is not None:
+        asyncio.set_event_loop(loop)
+    try:
+        client.startup()
+    finally:
+        asyncio.set_event_loop(None)  # this worker thread goes back to the pool as it came
+    if not client._init_settings_event.wait(settings_timeout_s):
+        with contextlib.suppress(Exception):
+            client.shutdown()
+        raise BusError("the RocketMQ client started without the broker's settings (no telemetry stream)")
 
 
 def now_ms() -> int:

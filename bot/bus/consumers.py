@@ -12,7 +12,7 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
 
-from bot.bus.client import BusConfig, Envelope, Handler, shutdown_bounded
+from bot.bus.client import BusConfig, Envelope, Handler, shutdown_bounded, start_client
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
@@ -169,7 +169,7 @@ async def _start(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
     for attempt in range(1, attempts + 1):
         consumer = make()
         try:
-            await asyncio.to_thread(consumer.startup)
+            await asyncio.to_thread(start_client, consumer)
             return consumer
         except Exception as exc:
             # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.

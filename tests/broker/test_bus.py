@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+
+import pytest
 
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
+from bot.errors import BusError
 from tests.broker.conftest import Target
 
 
@@ -66,3 +70,14 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(target: T
         await asyncio.wait_for(succeeded.wait(), 20)
         await asyncio.sleep(1.5)  # room for a wrong third attempt
     assert attempts == [1, 2]
+
+
+async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starting_half_way() -> None:
+    # 5.1.2 only logs a failed route or telemetry stream in startup(); the bus waits for the broker's
+    # settings and raises, so nothing runs with a producer that cannot publish.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        silent = f"127.0.0.1:{s.getsockname()[1]}"  # bound, never listening: connections are refused
+        with pytest.raises(BusError, match="cannot start producer"):
+            async with Publisher(BusConfig(endpoint=silent, request_timeout_s=1.0), ["Orders"]):
+                pass
