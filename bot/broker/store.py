@@ -86,6 +86,7 @@ class BrokerStore:
         self._data_dir = data_dir
         self._db: aiosqlite.Connection | None = None
         self._queue: asyncio.Queue[_Op] = asyncio.Queue()
+        self._batch_lock = asyncio.Lock()  # a vacuum (which commits) never lands inside a writer's batch
         self._writer: asyncio.Task[None] | None = None
         self._lock: IO[bytes] | None = None
 
@@ -182,6 +183,10 @@ class BrokerStore:
                 self._queue.task_done()
 
     async def _commit(self, batch: list[_Op]) -> None:
+        async with self._batch_lock:
+            await self._commit_batch(batch)
+
+    async def _commit_batch(self, batch: list[_Op]) -> None:
         run: list[Sequence[Any]] = []
         run_sql = batch[0][0]
         for sql, params, _fut in batch:
@@ -253,7 +258,8 @@ class BrokerStore:
 
     async def reclaim(self) -> None:
         """Give free pages back to the file system, a bounded number per call (retention runs often)."""
-        await self.db.executescript("PRAGMA incremental_vacuum(2000);")  # steps to the end, unlike execute()
+        async with self._batch_lock:
+            await self.db.executescript("PRAGMA incremental_vacuum(2000);")  # steps to the end, unlike execute()
 
     async def load(self) -> Snapshot:
         """Read back everything persisted."""
