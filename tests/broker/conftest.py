@@ -90,6 +90,26 @@ async def target(request: pytest.FixtureRequest, broker_config: BrokerConfig) ->
             yield Target("embedded", running.endpoint, embedded=running)
         return
     session = apache_session()
-    suffix = session.next_suffix()
-    await asyncio.to_thread(session.create, *_apache_defs(suffix))
+    suffix = await asyncio.to_thread(_fresh_suffix, session)
     yield Target("apache", session.endpoint, suffix, apache=session)
+
+
+class _Pool:
+    """Conformance resource sets created ahead on Apache RocketMQ: one admin JVM per 40 tests, not per test."""
+
+    ready: list[str] = []  # noqa: RUF012 - one pool per test run, by design
+    BATCH = 40
+
+
+def _fresh_suffix(session: ApacheSession) -> str:
+    if not _Pool.ready:
+        suffixes = [session.next_suffix() for _ in range(_Pool.BATCH)]
+        topics: list[TopicDef] = []
+        groups: list[GroupDef] = []
+        for suffix in suffixes:
+            more_topics, more_groups = _apache_defs(suffix)
+            topics += more_topics
+            groups += more_groups
+        session.create(topics, groups)
+        _Pool.ready = suffixes
+    return _Pool.ready.pop(0)
