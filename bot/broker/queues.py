@@ -9,6 +9,7 @@ lite topic (one batch in flight per key). It is synchronous and does no I/O; the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from bot.broker.model import Delivery, GroupInfo, StoredMessage, TopicInfo
@@ -25,7 +26,7 @@ class PopRequest:
     client_id: str
     auto_renew: bool
     invisible_ms: int
-    lite_topics: frozenset[str] | None = None  # lite consumers: the client's subscriptions
+    lite_topics: AbstractSet[str] | None = None  # lite consumers: the client's subscriptions (read only)
 
 
 @dataclass(slots=True)
@@ -127,7 +128,7 @@ class GroupQueue:
         # A delivered key stays open, so the group's next messages join the same ordered batch.
         result.delivered.append(d)
 
-    def _candidates(self, lite_topics: frozenset[str] | None) -> Iterator[Delivery]:
+    def _candidates(self, lite_topics: AbstractSet[str] | None) -> Iterator[Delivery]:
         if lite_topics is None:
             yield from list(self._pending.values())
             return
