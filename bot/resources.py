@@ -17,7 +17,7 @@ WEATHER_GROUP = "WeatherAgentTaskConsumerGroup"
 TRAVEL_GROUP = "TravelAgentTaskConsumerGroup"
 RESPONSE_GROUP = "WorkerAgentResponseConsumerGroup"
 
-TopicKind = Literal["NORMAL", "FIFO", "DELAY", "LITE"]
+TopicKind = Literal["NORMAL", "FIFO", "DELAY", "LITE", "PRIORITY"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,11 +135,12 @@ class Catalog:
 
     # --- messages ------------------------------------------------------------------------------
 
-    def allocate(self, topic: TopicInfo, order_key: str) -> tuple[int, int, int]:
+    def allocate(self, topic: TopicInfo, order_key: str, priority: int = 0) -> tuple[int, int, int]:
         """(pk, queue id, queue offset) for a new message; ordered keys hash to one queue."""
-        # Ordered keys always land on one queue, as the proxy's consistent hash does.
+        # Ordered keys always land on one queue, as the proxy's consistent hash does. On a PRIORITY topic
+        # the level is the queue, as on Apache RocketMQ (levels above the queue count share the top one).
         spread = sum(order_key.encode()) if order_key else next(self._round_robin)
-        queue_id = spread % topic.queues
+        queue_id = min(priority, topic.queues - 1) if topic.type == TopicType.PRIORITY else spread % topic.queues
         slot = (topic.key, queue_id)
         offset = self._offsets.get(slot, 0)
         self._offsets[slot] = offset + 1

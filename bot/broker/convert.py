@@ -51,6 +51,12 @@ def message_from_proto(m: Any, config: BrokerConfig) -> StoredMessage:
     check_properties(props)
     check_body(m.body, config.max_body_bytes)
     deliver_at = to_ms(sp.delivery_timestamp) if sp.HasField("delivery_timestamp") else 0
+    priority = sp.priority if sp.HasField("priority") else 0
+    if priority and (group or lite or deliver_at):
+        raise Rejected(Code.MESSAGE_PROPERTY_CONFLICT_WITH_TYPE,
+                       "priority cannot be combined with a message group, a lite topic or a delivery time")
+    if priority < 0:
+        raise Rejected(Code.BAD_REQUEST, "priority must not be negative")
     return StoredMessage(
         pk=0,
         namespace=m.topic.resource_namespace,
@@ -69,6 +75,7 @@ def message_from_proto(m: Any, config: BrokerConfig) -> StoredMessage:
         born_ms=to_ms(sp.born_timestamp),
         born_host=sp.born_host,
         deliver_at_ms=deliver_at,
+        priority=priority,
     )
 
 
@@ -96,6 +103,8 @@ def message_to_proto(d: Delivery, handle: str, config: BrokerConfig) -> Any:
     )
     if m.tag:
         sp.tag = m.tag
+    if m.message_type == pb.PRIORITY:
+        sp.priority = m.priority
     if m.message_group:
         sp.message_group = m.message_group
     if m.lite_topic:

@@ -93,7 +93,8 @@ class BrokerEngine:
         seen = self._recent.get((topic.key, message.message_id))
         if seen is not None:
             return seen
-        pk, queue_id, offset = self.catalog.allocate(topic, message.lite_topic or message.message_group)
+        pk, queue_id, offset = self.catalog.allocate(topic, message.lite_topic or message.message_group,
+                                                      message.priority)
         stored = replace(message, pk=pk, queue_id=queue_id, offset=offset, store_ms=now)
         await self._store.save_message(stored)
         self.catalog.index(stored)
@@ -201,7 +202,7 @@ class BrokerEngine:
             deliver_at_ms=0,
             dlq_origin_topic=m.topic,
             dlq_origin_message_id=m.message_id,
-            message_type=pb.NORMAL if m.message_type == pb.LITE else m.message_type,
+            message_type=pb.NORMAL if m.message_type in (pb.LITE, pb.PRIORITY) else m.message_type,
         )
         self._store.save_message_later(copy)
         await self._store.save_ack(group.namespace, group.name, m.topic, m.pk, d.attempts)

@@ -39,6 +39,7 @@ class TopicType(StrEnum):
     DELAY = "DELAY"
     TRANSACTION = "TRANSACTION"
     LITE = "LITE"
+    PRIORITY = "PRIORITY"
     MIXED = "MIXED"
     DLQ = "DLQ"
 
@@ -49,6 +50,7 @@ _ACCEPTS: dict[TopicType, tuple[int, ...]] = {
     TopicType.DELAY: (pb.DELAY,),
     TopicType.TRANSACTION: (pb.TRANSACTION,),
     TopicType.LITE: (pb.LITE,),
+    TopicType.PRIORITY: (pb.PRIORITY,),
     TopicType.MIXED: (pb.NORMAL, pb.FIFO, pb.DELAY, pb.TRANSACTION, pb.LITE, pb.PRIORITY),
     TopicType.DLQ: (pb.NORMAL, pb.FIFO, pb.DELAY),
 }
@@ -122,6 +124,7 @@ class StoredMessage:
     deliver_at_ms: int = 0
     dlq_origin_topic: str = ""
     dlq_origin_message_id: str = ""
+    priority: int = 0  # PRIORITY messages: higher first; the queue id is min(priority, queues - 1)
 
     @property
     def topic_key(self) -> Key:

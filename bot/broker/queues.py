@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
-from bot.broker.model import Delivery, GroupInfo, StoredMessage, TopicInfo
+from bot.broker.model import Delivery, GroupInfo, StoredMessage, TopicInfo, TopicType
 from bot.broker.signal import Signal
 
 
@@ -130,6 +130,10 @@ class GroupQueue:
 
     def _candidates(self, lite_topics: AbstractSet[str] | None) -> Iterator[Delivery]:
         if lite_topics is None:
+            if self.topic.type == TopicType.PRIORITY:
+                # Highest level first, store order within a level; a retry keeps its message's level.
+                yield from sorted(self._pending.values(), key=lambda d: (-d.message.queue_id, d.pk))
+                return
             yield from list(self._pending.values())
             return
         names: Iterable[str] = lite_topics if len(lite_topics) < len(self._by_lite) else list(self._by_lite)

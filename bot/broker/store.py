@@ -40,14 +40,14 @@ CREATE TABLE IF NOT EXISTS messages (
     keys TEXT NOT NULL, props TEXT NOT NULL, message_group TEXT NOT NULL, lite_topic TEXT NOT NULL,
     encoding INTEGER NOT NULL, born_ms INTEGER NOT NULL, born_host TEXT NOT NULL,
     store_ms INTEGER NOT NULL, deliver_at_ms INTEGER NOT NULL, dlq_topic TEXT NOT NULL,
-    dlq_message_id TEXT NOT NULL, body BLOB NOT NULL);
+    dlq_message_id TEXT NOT NULL, body BLOB NOT NULL, priority INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (ns, topic, pk);
 CREATE TABLE IF NOT EXISTS deliveries (
     ns TEXT NOT NULL, grp TEXT NOT NULL, topic TEXT NOT NULL, pk INTEGER NOT NULL,
     attempts INTEGER NOT NULL, acked INTEGER NOT NULL, PRIMARY KEY (ns, grp, topic, pk)) WITHOUT ROWID;
 """
 
-_INSERT_MESSAGE = "INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_MESSAGE = "INSERT OR IGNORE INTO messages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _UPSERT_DELIVERY = (
     "INSERT INTO deliveries VALUES (?,?,?,?,?,?) ON CONFLICT (ns, grp, topic, pk) "
     "DO UPDATE SET attempts = excluded.attempts, acked = MAX(acked, excluded.acked)"
@@ -127,6 +127,9 @@ class BrokerStore:
             # NORMAL in WAL mode: a committed transaction survives a process crash (kill -9).
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in await self._db.execute_fetchall("PRAGMA table_info(messages)")}
+            if "priority" not in columns:  # a store written before PRIORITY topics existed
+                await self._db.execute("ALTER TABLE messages ADD COLUMN priority INTEGER NOT NULL DEFAULT 0")
             await self._db.commit()
         except Exception as exc:
             if self._lock is not None:
@@ -305,6 +308,7 @@ def _message_row(m: StoredMessage) -> tuple[Any, ...]:
         m.dlq_origin_topic,
         m.dlq_origin_message_id,
         m.body,
+        m.priority,
     )
 
 
@@ -330,4 +334,5 @@ def _message_from_row(r: Any) -> StoredMessage:
         dlq_origin_topic=r[17],
         dlq_origin_message_id=r[18],
         body=bytes(r[19]),
+        priority=int(r[20]),
     )

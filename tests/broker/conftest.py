@@ -19,6 +19,7 @@ TOPICS = [
     TopicInfo("", "Fifo", TopicType.FIFO),
     TopicInfo("", "Delayed", TopicType.DELAY),
     TopicInfo("", "Results", TopicType.LITE, queues=1),
+    TopicInfo("", "Prio", TopicType.PRIORITY, queues=10),  # levels 0-9, one queue each (as on Apache RocketMQ)
 ]
 GROUPS = [
     GroupInfo("", "GID_simple"),
@@ -27,6 +28,7 @@ GROUPS = [
     GroupInfo("", "GID_delay"),
     GroupInfo("", "GID_dlq_reader"),
     GroupInfo("", "GID_lite", lite_bind_topic="Results"),
+    GroupInfo("", "GID_prio"),
 ]
 
 
@@ -72,7 +74,8 @@ class Target:
 
 
 def _apache_defs(suffix: str) -> tuple[list[TopicDef], list[GroupDef]]:
-    topics = [TopicDef(t.name + suffix, t.type.value, 1 if t.type == TopicType.LITE else 2) for t in TOPICS]
+    topics = [TopicDef(t.name + suffix, t.type.value, t.queues if t.type == TopicType.PRIORITY else
+                       1 if t.type == TopicType.LITE else 2) for t in TOPICS]
     topics.append(TopicDef("ns1%Orders" + suffix, "NORMAL", 2))
     groups = [GroupDef(g.name + suffix, g.max_attempts, g.backoff_s, g.fifo,
                        g.lite_bind_topic + suffix if g.lite_bind_topic else "") for g in GROUPS]

@@ -212,6 +212,27 @@ async def test_lite_consumer_gets_only_subscribed_lite_topics_backlog_and_unsubs
     await asyncio.to_thread(scenario)
 
 
+async def test_priority_backlog_is_delivered_highest_level_first(target: Target) -> None:
+    """PRIORITY topics (Apache RocketMQ 5.4+): a backlog comes out highest level first, in send order within a
+    level; the level is the queue, so priorities above the topic's queue count share the top level."""
+    prio = target.n("Prio")
+
+    def scenario() -> list[tuple[str, int]]:
+        with producer(target.endpoint, prio) as p:
+            for i in range(5):
+                p.send(message(prio, f"low-{i}".encode(), priority=1))
+            for i in range(3):
+                p.send(message(prio, f"high-{i}".encode(), priority=8))
+            p.send(message(prio, b"top", priority=20))
+        with simple_consumer(target.endpoint, target.n("GID_prio"), prio) as c:
+            return [(bytes(m.body).decode(), m.priority) for m in drain(c, 9, timeout_s=15)]
+
+    assert await asyncio.to_thread(scenario) == [
+        ("top", 20), ("high-0", 8), ("high-1", 8), ("high-2", 8),
+        ("low-0", 1), ("low-1", 1), ("low-2", 1), ("low-3", 1), ("low-4", 1),
+    ]
+
+
 @pytest.mark.parametrize("kind", wanted_brokers())
 async def test_auth_refuses_a_wrong_secret(kind: str, broker_config: BrokerConfig) -> None:
     """Embedded: HMAC-SHA1 access keys. Apache RocketMQ: ACL 2.0 with a user made by ``mqadmin createUser``."""

@@ -93,3 +93,15 @@ def test_auto_renewed_delivery_is_held_while_its_owner_lives() -> None:
     q.add(_msg(2))
     assert _pop(q, now=0, auto_renew=True, client="gone") == [2]
     assert _pop(q, now=1) == [2]  # its owner is dead: back at once
+
+
+def test_priority_topic_pops_highest_level_first_and_a_retry_keeps_its_level() -> None:
+    q = GroupQueue(GroupInfo("", "G"), TopicInfo("", "P", TopicType.PRIORITY, queues=10), lambda c: c in ALIVE)
+    for pk, level in ((1, 1), (2, 1), (3, 8), (4, 1), (5, 8)):
+        q.add(StoredMessage(pk=pk, namespace="", topic="P", queue_id=level, offset=pk, message_id=f"m{pk}",
+                            body=b"x", priority=level))
+    assert _pop(q, now=1000, batch=1) == [3]
+    assert _pop(q, now=2000, batch=1) == [5]
+    # 3 is not acked: when it comes back (attempt 2) it goes ahead of every low message still waiting,
+    # unlike Apache RocketMQ today (issue #10350: a retried message loses its priority there).
+    assert _pop(q, now=11_500, batch=2) == [3, 1]
