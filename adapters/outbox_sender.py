@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from bot import background
 from bot.conversation import Progress
 from bot.errors import RateLimited
 from bot.logs import log_context
@@ -63,10 +64,7 @@ class OutboxSender:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await background.stop(self._loop)
         # Let sends already on the wire finish, so they get marked; the rest stay pending for the next run.
         pending = set(self._in_flight.values())
         if pending:

@@ -9,13 +9,13 @@ freed pages back with SQLite's incremental vacuum. Running sessions and unsent a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from bot import background
 from storage.database import Database
 
 log = logging.getLogger("tourguide.retention")
@@ -56,10 +56,7 @@ class Retention:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+        await background.stop(self._loop)
 
     async def _run(self) -> None:
         while True:

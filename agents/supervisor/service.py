@@ -19,6 +19,7 @@ from typing import Any
 
 from agents.supervisor.compose import compose
 from agents.supervisor.planner import step_input
+from bot import background
 from bot.bus import Envelope, LiteSubscriber, Publisher
 from bot.conversation import Progress
 from bot.errors import BusError
@@ -69,10 +70,7 @@ class Supervisor:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._watchdog:
-            self._watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watchdog
+        await background.stop(self._watchdog)
         await self._subscriber.__aexit__(exc_type, exc, tb)
 
     async def start(self, task_id: str) -> None:
