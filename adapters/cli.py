@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from adapters.terminal_input import Line, StdinLines, decode
-from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.models import ConversationRef, InboundMessage, Progress, Reply
 from bot.runtime import Pipeline
 from bot.wire import StepKind
-from storage.outbox import Reply
 
 EXIT_CODES = {"completed": 0, "failed": 1, "needs_clarification": 3}
 _PROGRESS = {

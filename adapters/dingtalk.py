@@ -29,10 +29,9 @@ from dingtalk_stream.frames import AckMessage
 
 from adapters.dingtalk_progress import ProgressCards
 from adapters.dingtalk_sender import DingTalkSender, split_markdown
-from bot.conversation import ConversationRef, InboundMessage
 from bot.logs import log_context
+from bot.models import ConversationRef, InboundMessage, Reply
 from bot.runtime import Pipeline
-from storage.outbox import Reply
 
 log = logging.getLogger("tourguide.dingtalk")
 

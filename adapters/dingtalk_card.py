@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.dingtalk_sender import DingTalkSender
-from bot.conversation import ConversationRef
 from bot.errors import ExternalServiceError
+from bot.models import ConversationRef, Session, SessionStatus, StepStatus
 from bot.schemas import Language
-from storage.sessions import SessionRecord, SessionStatus, StepStatus
 
 CONTENT_KEY = "msgContent"  # the markdown variable of DingTalk's AI card templates (and the SDK's)
 PROCESSING, INPUTING, FINISHED, FAILED = "1", "2", "3", "5"  # AICardStatus; card params are strings
@@ -51,7 +50,7 @@ class CardView:
 _SLOW = ("（比平时慢，AI 可能在重试）", " (slower than usual: the AI may be retrying)")
 
 
-def render(session: SessionRecord, slow: frozenset[str] = frozenset()) -> CardView:
+def render(session: Session, slow: frozenset[str] = frozenset()) -> CardView:
     """The step list with ✓ / → / ✗ under a heading that tells where the session stands; a step whose
     kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so."""
     zh = session.request.language == Language.ZH

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from adapters.dingtalk_card import FAILED, FINISHED, INPUTING, CardApi, CardView, render
-from bot.conversation import ConversationRef, Progress
 from bot.logs import log_context
+from bot.models import ConversationRef, Progress
 from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.dingtalk.card")

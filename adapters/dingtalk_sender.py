@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from bot.conversation import ConversationRef
 from bot.errors import ExternalServiceError, RateLimited
+from bot.models import ConversationRef
 
 THROTTLED_ERRCODES = frozenset({130101, 90030})  # "send too fast", "webhook over limit"
 MAX_PARAM_BYTES = 12_000  # msgParam must stay under 15,000 bytes once JSON-encoded

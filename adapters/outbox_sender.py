@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from bot import background
-from bot.conversation import Progress
 from bot.errors import RateLimited
 from bot.logs import log_context
-from storage.outbox import Outbox, Reply
+from bot.models import Progress, Reply
+from storage.outbox import Outbox
 
 log = logging.getLogger("tourguide.outbox")
 

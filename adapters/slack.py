@@ -29,11 +29,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters import http_guard, slack_blocks, slack_status
 from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
 from agents.supervisor.intake import Submitted
-from bot.conversation import ConversationRef, InboundMessage, Progress
 from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
+from bot.models import ConversationRef, InboundMessage, Progress, Reply
 from bot.runtime import Pipeline
-from storage.outbox import Reply
 
 log = logging.getLogger("tourguide.slack")
 

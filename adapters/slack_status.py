@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from adapters.slack_blocks import escape
+from bot.models import Reply, Session, StepStatus
 from bot.schemas import Language
-from storage.outbox import Reply
-from storage.sessions import SessionRecord, StepStatus
 
 _STEP_NAMES = {"weather": ("天气", "Weather"), "travel": ("行程", "Itinerary")}
 _STEP_STATES = {
@@ -39,7 +38,7 @@ def planning(user: str, request_text: str, *, show_request: bool) -> str:
     return head + _pick(zh, ("🧭 正在规划…", "🧭 Planning…"))
 
 
-def progress(session: SessionRecord, user: str, request_text: str, *, show_request: bool,
+def progress(session: Session, user: str, request_text: str, *, show_request: bool,
              slow: frozenset[str] = frozenset()) -> str:
     """The status text while steps go out and come back; ``slow``: step kinds out for unusually long."""
     zh = session.request.language == Language.ZH

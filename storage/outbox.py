@@ -10,37 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, OutboxStatus, Reply, SessionStatus
 from bot.schemas import TripRequest
 from storage.database import Database
-from storage.sessions import SessionStatus, insert_session
+from storage.sessions import insert_session
 from storage.traces import append_trace as _trace
-
-
-class OutboxStatus(StrEnum):
-    """Delivery state of an answer."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A final answer: Markdown text for people plus a structured payload (ask --json, Block Kit...)."""
-
-    task_id: str
-    ref: ConversationRef
-    text: str
-    payload: dict[str, Any]
-    status: OutboxStatus = OutboxStatus.PENDING
-    attempts: int = 0
-    parts_sent: int = 0  # messages of this answer the platform already accepted
-    in_doubt: bool = False  # an earlier attempt was cut off (crash) after it may have reached the platform
 
 
 class Outbox:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, Session, SessionStatus, Step, StepStatus
 from bot.schemas import TripRequest
 from bot.wire import ErrorKind, StepInput, StepKind, StepOutput
 from storage.database import Database
@@ -20,62 +18,6 @@ _INPUT: TypeAdapter[Any] = TypeAdapter(StepInput)
 _OUTPUT: TypeAdapter[Any] = TypeAdapter(StepOutput)
 
 
-class SessionStatus(StrEnum):
-    """Where a session stands."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    NEEDS_CLARIFICATION = "needs_clarification"
-    FAILED = "failed"
-    CANCELLED = "cancelled"  # the user gave up (Ctrl-C in the terminal): never resumed, never answered
-
-
-class StepStatus(StrEnum):
-    """Where a step stands; OK and FAILED are final."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    OK = "ok"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class StepRecord:
-    """One sub-task of a session."""
-
-    step_id: str
-    kind: StepKind
-    depends_on: tuple[str, ...]
-    status: StepStatus
-    input: Any  # WeatherInput | TravelInput
-    deadline: float
-    output: Any = None  # WeatherReport | Itinerary
-    error: str = ""
-    user_message: str = ""
-    error_kind: ErrorKind | None = None
-
-    @property
-    def done(self) -> bool:
-        """True once the step has a final outcome."""
-        return self.status in (StepStatus.OK, StepStatus.FAILED)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A request, where it came from, and its steps."""
-
-    task_id: str
-    ref: ConversationRef
-    request: TripRequest
-    status: SessionStatus
-    created_at: float
-    steps: tuple[StepRecord, ...] = ()
-
-    def step(self, step_id: str) -> StepRecord | None:
-        """A step by ID."""
-        return next((s for s in self.steps if s.step_id == step_id), None)
-
-
 class SessionStore:
     """Reads and writes sessions; every change is one committed transaction."""
 
@@ -83,7 +25,7 @@ class SessionStore:
         self._db = db
 
     async def create(
-        self, task_id: str, ref: ConversationRef, request: TripRequest, steps: list[StepRecord],
+        self, task_id: str, ref: ConversationRef, request: TripRequest, steps: list[Step],
         event_id: str = "",
     ) -> bool:
         """Persist a new running session with its planned steps; False if ``event_id`` was seen before."""
@@ -124,7 +66,7 @@ class SessionStore:
         )
         return str(row[0]) if row else None
 
-    async def get(self, task_id: str) -> SessionRecord | None:
+    async def get(self, task_id: str) -> Session | None:
         """A session with its steps, or None when there is no such task."""
         row = await self._db.fetch_one("SELECT * FROM sessions WHERE task_id = ?", (task_id,))
         if row is None:
@@ -153,7 +95,7 @@ class SessionStore:
                 await _trace(conn, task_id, "session", "cancelled by the user")
         return changed
 
-    async def latest_in_conversation(self, conversation: str) -> SessionRecord | None:
+    async def latest_in_conversation(self, conversation: str) -> Session | None:
         """The most recent session of a conversation thread (for follow-ups)."""
         row = await self._db.fetch_one(
             "SELECT task_id FROM sessions WHERE conversation = ? ORDER BY created_at DESC LIMIT 1", (conversation,)
@@ -221,16 +163,16 @@ async def insert_session(conn: Any, task_id: str, ref: ConversationRef, request:
     return True
 
 
-def _session(row: Any, steps: list[StepRecord]) -> SessionRecord:
-    return SessionRecord(
+def _session(row: Any, steps: list[Step]) -> Session:
+    return Session(
         task_id=row[0], ref=ConversationRef.model_validate_json(row[2]),
         request=TripRequest.model_validate_json(row[3]), status=SessionStatus(row[4]), created_at=float(row[5]),
         steps=tuple(steps),
     )
 
 
-def _step(r: Any) -> StepRecord:
-    return StepRecord(
+def _step(r: Any) -> Step:
+    return Step(
         step_id=r[1], kind=StepKind(r[2]), depends_on=tuple(json.loads(r[3])), status=StepStatus(r[4]),
         input=_INPUT.validate_json(r[5]), output=_OUTPUT.validate_json(r[6]) if r[6] else None,
         error=r[7], user_message=r[8], deadline=float(r[9]), error_kind=ErrorKind(r[11]) if r[11] else None,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+
 import pytest
 
 from tests.realbroker import in_ci, stop_apache_session, wanted_brokers, why_no_apache
@@ -27,3 +33,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stop the Apache RocketMQ cluster the run started, if any."""
     stop_apache_session()
+
+
+@pytest.fixture(autouse=True)
+def _dump_tasks_when_stuck() -> Iterator[None]:
+    """A test still running after 200 s prints each pending asyncio task's stack: thread stacks hide awaits."""
+
+    def dump() -> None:
+        tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+        print(f"\n--- {len(tasks)} pending asyncio tasks after 200 s ---", file=sys.stderr)
+        for task in tasks:
+            task.print_stack(file=sys.stderr)
+
+    timer = threading.Timer(200, dump)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()

@@ -7,9 +7,9 @@ from typing import Any
 
 from agents.supervisor.planner import step_ids
 from agents.supervisor.render import inert, itinerary_markdown, multi_city_markdown, weather_markdown
+from bot.models import Session, SessionStatus, Step, StepStatus
 from bot.schemas import Intent, Itinerary, Language, TripRequest, WeatherDay, WeatherReport
 from bot.wire import ErrorKind, StepKind
-from storage.sessions import SessionRecord, SessionStatus, StepRecord, StepStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +25,17 @@ def _say(lang: Language, zh: str, en: str) -> str:
     return zh if lang == Language.ZH else en
 
 
-def _output(session: SessionRecord, kind: StepKind) -> Any:
+def _output(session: Session, kind: StepKind) -> Any:
     step = session.step(kind.value)  # the main step of each kind has the kind's name as its ID
     return step.output if step is not None and step.status == StepStatus.OK else None
 
 
-def _failed(session: SessionRecord, kind: StepKind) -> StepRecord | None:
+def _failed(session: Session, kind: StepKind) -> Step | None:
     step = session.step(kind.value)
     return step if step is not None and step.status == StepStatus.FAILED else None
 
 
-def compose(session: SessionRecord) -> Answer:
+def compose(session: Session) -> Answer:
     """The answer for a session whose steps are all final."""
     request, lang = session.request, session.request.language
     if request.legs and request.intent == Intent.ITINERARY:
@@ -61,7 +61,7 @@ def compose(session: SessionRecord) -> Answer:
                   payload(session.task_id, SessionStatus.COMPLETED, request, weather, plan, text))
 
 
-def _multi_city(session: SessionRecord) -> Answer:
+def _multi_city(session: Session) -> Answer:
     """One itinerary over every city in order, with each city's weather; a failed city is never dropped."""
     request, lang = session.request, session.request.language
     reports: list[WeatherReport | None] = []
@@ -69,17 +69,17 @@ def _multi_city(session: SessionRecord) -> Answer:
     for index, leg in enumerate(request.legs):
         weather_id, travel_id = step_ids(index)
         weather_step, travel_step = session.step(weather_id), session.step(travel_id)
-        weather = weather_step.output if weather_step is not None and weather_step.status == StepStatus.OK else None
+        weather = weather_step.weather if weather_step is not None else None
         reports.append(weather)
         for step in (weather_step, travel_step):
             if step is not None and step.status == StepStatus.FAILED and step.error_kind == ErrorKind.INPUT:
                 return clarification(session.task_id, request, step.user_message or unknown_place(
                     request.model_copy(update={"destination": leg.destination})))
-        if travel_step is None or travel_step.status != StepStatus.OK:
+        if travel_step is None or travel_step.itinerary is None:
             place = inert(leg.destination)
             text = _say(lang, f"（{place}这一段）", f"(The {place} part.) ") + part_failed(lang, "travel", travel_step)
             return failure(session.task_id, request, text, weather)
-        plans.append(travel_step.output)
+        plans.append(travel_step.itinerary)
     separator = " → "
     plan = Itinerary(
         destination=separator.join(p.destination for p in plans),
@@ -109,15 +109,15 @@ def _joined_summaries(summaries: list[str], lang: Language) -> str:
     return "。".join(seen) + "。" if zh else ". ".join(seen) + "."
 
 
-def _weather_answer(session: SessionRecord, weather: WeatherReport | None, failed: StepRecord | None) -> Answer:
+def _weather_answer(session: Session, weather: WeatherReport | None, failed: Step | None) -> Answer:
     """A weather question, possibly about several places (one parallel step each)."""
     request, lang = session.request, session.request.language
     if weather is None:
         return failure(session.task_id, request, part_failed(lang, "weather", failed))
     sections = [weather_markdown(request, weather)]
     for step in session.steps[1:]:
-        if step.kind == StepKind.WEATHER and step.status == StepStatus.OK:
-            sections.append(weather_markdown(step.input.request, step.output))
+        if step.weather is not None:
+            sections.append(weather_markdown(step.input.request, step.weather))
         elif step.kind == StepKind.WEATHER:
             place = inert(step.input.request.destination or "")
             sections.append(_say(lang, f"（{place}的天气没有查到）", f"(No weather for {place}.)"))
@@ -147,7 +147,7 @@ def unknown_place(request: TripRequest) -> str:
                 f"Sorry, I could not find “{place}”. Could you give me the city name (and country)?")
 
 
-def part_failed(lang: Language, part: str, step: StepRecord | None) -> str:
+def part_failed(lang: Language, part: str, step: Step | None) -> str:
     """Which part of the work failed, in plain words."""
     why = step.error_kind if step is not None else None
     reason_zh = {ErrorKind.TIMEOUT: "等待超时", ErrorKind.EXPIRED: "任务已过期",

@@ -17,13 +17,13 @@ from datetime import datetime
 from agents.supervisor.compose import payload
 from agents.supervisor.planner import plan_steps
 from agents.understanding import AliasIndex, amend, understand, validate_dates
-from bot.conversation import InboundMessage
 from bot.errors import BusError, InputError
 from bot.logs import log_context
+from bot.models import InboundMessage, SessionStatus
 from bot.schemas import Intent, Language, TripRequest
 from bot.wire import new_task_id
 from storage.outbox import Outbox
-from storage.sessions import SessionStatus, SessionStore
+from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.intake")
 LOCAL_PLATFORM = "cli"  # the terminal (chat / ask)

@@ -12,38 +12,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.models import Session, Step, StepStatus
 from bot.schemas import Intent, TripRequest
 from bot.wire import StepKind, TravelInput, WeatherInput
-from storage.sessions import SessionRecord, StepRecord, StepStatus
 
 
-def plan_steps(request: TripRequest) -> list[StepRecord]:
+def plan_steps(request: TripRequest) -> list[Step]:
     """The steps of a new session, all pending."""
     if request.legs and request.intent == Intent.ITINERARY:
         return _multi_city(request)
-    weather = StepRecord("weather", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=request), 0.0)
+    weather = Step("weather", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=request), 0.0)
     if request.intent == Intent.WEATHER:
         return [weather, *_more_weather(request)]
-    travel = StepRecord("travel", StepKind.TRAVEL, ("weather",), StepStatus.PENDING, TravelInput(request=request), 0.0)
+    travel = Step("travel", StepKind.TRAVEL, ("weather",), StepStatus.PENDING, TravelInput(request=request), 0.0)
     return [weather, travel]
 
 
-def step_input(session: SessionRecord, step: StepRecord) -> Any:
+def step_input(session: Session, step: Step) -> Any:
     """The input to publish: a travel step gets the weather its dependency produced (if any)."""
     if not isinstance(step.input, TravelInput):
         return step.input
     source = step.depends_on[0] if step.depends_on else "weather"
     main = session.step(source)
-    weather = main.output if main is not None and main.status == StepStatus.OK else None
+    weather = main.weather if main is not None else None
     return TravelInput(request=step.input.request, weather=weather)
 
 
-def _more_weather(request: TripRequest) -> list[StepRecord]:
+def _more_weather(request: TripRequest) -> list[Step]:
     """One independent weather step per extra place: they run in parallel with the first."""
     steps = []
     for i, place in enumerate(request.also, 2):
         other = request.model_copy(update={"destination": place, "also": ()})
-        steps.append(StepRecord(f"weather-{i}", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=other),
+        steps.append(Step(f"weather-{i}", StepKind.WEATHER, (), StepStatus.PENDING, WeatherInput(request=other),
                                 0.0))
     return steps
 
@@ -65,13 +65,13 @@ def step_ids(index: int) -> tuple[str, str]:
     return f"weather{suffix}", f"travel{suffix}"
 
 
-def _multi_city(request: TripRequest) -> list[StepRecord]:
+def _multi_city(request: TripRequest) -> list[Step]:
     weather_steps, travel_steps = [], []
     for index in range(len(request.legs)):
         leg = leg_request(request, index)
         weather_id, travel_id = step_ids(index)
-        weather_steps.append(StepRecord(weather_id, StepKind.WEATHER, (), StepStatus.PENDING,
+        weather_steps.append(Step(weather_id, StepKind.WEATHER, (), StepStatus.PENDING,
                                         WeatherInput(request=leg), 0.0))
-        travel_steps.append(StepRecord(travel_id, StepKind.TRAVEL, (weather_id,), StepStatus.PENDING,
+        travel_steps.append(Step(travel_id, StepKind.TRAVEL, (weather_id,), StepStatus.PENDING,
                                        TravelInput(request=leg), 0.0))
     return [*weather_steps, *travel_steps]

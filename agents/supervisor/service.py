@@ -21,12 +21,12 @@ from agents.supervisor.compose import compose
 from agents.supervisor.planner import step_input
 from bot import background
 from bot.bus import Envelope, LiteSubscriber, Publisher
-from bot.conversation import Progress
 from bot.errors import BusError
 from bot.logs import log_context
+from bot.models import Phase, Progress, Session, SessionStatus, Step, StepStatus
 from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.outbox import Outbox
-from storage.sessions import SessionRecord, SessionStatus, SessionStore, StepRecord, StepStatus
+from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.supervisor")
 SLOW_AFTER_S = 30.0  # a step out this long is reported as slow (an LLM being retried, usually)
@@ -96,7 +96,7 @@ class Supervisor:
                 return
             log.info("result %s", result.status.value)
             kind = StepKind.WEATHER if result.agent == "weather" else StepKind.TRAVEL
-            await self._emit(Progress(result.task_id, status.value, kind, result.error))
+            await self._emit(Progress(result.task_id, Phase(status.value), kind, result.error))
             await self._advance(result.task_id)
 
     async def _advance(self, task_id: str) -> None:
@@ -113,7 +113,7 @@ class Supervisor:
             if all(s.done for s in session.steps) or _blocked(session):
                 await self._finish(session)
 
-    async def _dispatch(self, session: SessionRecord, step: StepRecord) -> None:
+    async def _dispatch(self, session: Session, step: Step) -> None:
         deadline = time.time() + self._timeout_s
         task = TaskMessage(
             task_id=session.task_id, step_id=step.step_id, input=step_input(session, step),
@@ -124,14 +124,14 @@ class Supervisor:
                                       tag=step.kind.value)
         await self._store.mark_sent(session.task_id, step.step_id, deadline)
         log.info("step %s sent", step.step_id)
-        await self._emit(Progress(session.task_id, "sent", step.kind))
+        await self._emit(Progress(session.task_id, Phase.SENT, step.kind))
 
-    async def _finish(self, session: SessionRecord) -> None:
+    async def _finish(self, session: Session) -> None:
         session = await self._store.get(session.task_id) or session
         answer = compose(session)
         if await self._outbox.finish(session.task_id, answer.status, session.ref, answer.text, answer.payload):
             log.info("session finished: %s", answer.status.value)
-            await self._emit(Progress(session.task_id, "finished", None, answer.status.value))
+            await self._emit(Progress(session.task_id, Phase.FINISHED, None, answer.status.value))
         with contextlib.suppress(Exception):
             await self._subscriber.unsubscribe(session.task_id)
         self._locks.pop(session.task_id, None)
@@ -161,7 +161,7 @@ class Supervisor:
             if step.status == StepStatus.SENT and now - sent_at > self._slow_after_s and \
                     (task_id, step.step_id) not in self._slow_told:
                 self._slow_told.add((task_id, step.step_id))
-                await self._emit(Progress(task_id, "slow", step.kind))
+                await self._emit(Progress(task_id, Phase.SLOW, step.kind))
         late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < now]
         # Steps that could never be published (the broker was unreachable) give up after a step timeout too.
         unsent = [s for s in _ready(session) if session.created_at + self._timeout_s < now]
@@ -170,7 +170,7 @@ class Supervisor:
                 log.warning("no result before the deadline")
                 await self._store.record_result(task_id, step.step_id, StepStatus.FAILED,
                                                 error="no result before the deadline", error_kind=ErrorKind.TIMEOUT)
-                await self._emit(Progress(task_id, "failed", step.kind, "timeout"))
+                await self._emit(Progress(task_id, Phase.FAILED, step.kind, "timeout"))
         if late or unsent or _ready(session):
             await self._advance(task_id)
 
@@ -182,13 +182,13 @@ class Supervisor:
                 log.exception("progress listener failed")
 
 
-def _ready(session: SessionRecord) -> list[StepRecord]:
+def _ready(session: Session) -> list[Step]:
     done_ok = {s.step_id for s in session.steps if s.done}
     return [s for s in session.steps if s.status == StepStatus.PENDING and set(s.depends_on) <= done_ok
             and not _blocked(session)]
 
 
-def _blocked(session: SessionRecord) -> bool:
+def _blocked(session: Session) -> bool:
     """The main step, or one others depend on, failed because of the user's input: ask the user."""
     needed = {"weather"} | {d for s in session.steps for d in s.depends_on}
     return any(s.status == StepStatus.FAILED and s.error_kind == ErrorKind.INPUT and s.step_id in needed

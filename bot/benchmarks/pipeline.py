@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import psutil
 
-from bot.conversation import ConversationRef, InboundMessage, Progress
+from bot.models import ConversationRef, InboundMessage, Progress
 from bot.realbroker.admin import run_batch
 from bot.realbroker.cluster import ApacheRocketMQ
 from bot.realbroker.maven import DEFAULT_VERSION, resolve

@@ -26,11 +26,11 @@ import pytest
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.conversation import ConversationRef, InboundMessage
+from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
 from bot.resources import RESPONSE_GROUP
 from storage.database import Database
 from storage.outbox import Outbox
-from storage.sessions import SessionStatus, SessionStore, StepStatus
+from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env, free_port
 from tests.standins.fake_openai import FakeOpenAI
 

@@ -13,10 +13,10 @@ import pytest
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.conversation import ConversationRef, InboundMessage
+from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
 from storage.database import Database
 from storage.outbox import Outbox
-from storage.sessions import SessionStatus, SessionStore, StepStatus
+from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env, free_port
 
 pytestmark = pytest.mark.slow

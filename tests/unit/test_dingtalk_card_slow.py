@@ -7,9 +7,8 @@ from datetime import date
 
 from adapters.dingtalk_card import render
 from agents.supervisor.planner import plan_steps
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, Session, SessionStatus, StepStatus
 from bot.schemas import Language, TripRequest
-from storage.sessions import SessionRecord, SessionStatus, StepStatus
 
 REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_date=date(2026, 12, 6),
                       language=Language.EN, text="Hangzhou")
@@ -18,7 +17,7 @@ REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_
 def test_a_slow_step_is_marked_on_the_card() -> None:
     steps = tuple(dataclasses.replace(s, status=StepStatus.OK if s.kind.value == "weather" else StepStatus.SENT)
                   for s in plan_steps(REQUEST))
-    session = SessionRecord(task_id="task-1", ref=ConversationRef(platform="dingtalk"), request=REQUEST,
+    session = Session(task_id="task-1", ref=ConversationRef(platform="dingtalk"), request=REQUEST,
                             status=SessionStatus.RUNNING, created_at=0.0, steps=steps)
     assert "slower than usual" not in render(session).text
     assert "slower than usual" in render(session, frozenset({"travel"})).text

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, SessionStatus
 from bot.schemas import Language, TripRequest
 from storage.database import Database
 from storage.outbox import Outbox
-from storage.sessions import SessionStatus
 
 REF = ConversationRef(platform="slack", workspace="T1", channel="C1", thread="1.1", user="U1")
 REQUEST = TripRequest(language=Language.EN, text="help")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake, RateLimiter
 from agents.understanding import AliasIndex
-from bot.conversation import ConversationRef, InboundMessage
+from bot.models import ConversationRef, InboundMessage
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStore

@@ -8,12 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from agents.supervisor.planner import plan_steps
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, SessionStatus
 from bot.schemas import Language, TripRequest
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.retention import DAY_S, Retention
-from storage.sessions import SessionStatus, SessionStore
+from storage.sessions import SessionStore
 
 REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_date=date(2026, 12, 6),
                       language=Language.ZH, text="杭州")

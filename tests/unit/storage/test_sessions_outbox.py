@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from agents.supervisor.planner import plan_steps
-from bot.conversation import ConversationRef
+from bot.models import ConversationRef, OutboxStatus, SessionStatus, StepStatus
 from bot.schemas import Language, TripRequest
 from bot.wire import ErrorKind
 from storage.database import Database
-from storage.outbox import Outbox, OutboxStatus
-from storage.sessions import SessionStatus, SessionStore, StepStatus
+from storage.outbox import Outbox
+from storage.sessions import SessionStore
 
 REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_date=date(2026, 12, 6),
                       language=Language.ZH, text="杭州")
