@@ -23,7 +23,7 @@ from bot import background
 from bot.bus import Envelope, LiteSubscriber, Publisher
 from bot.errors import BusError
 from bot.logs import log_context
-from bot.models import Phase, Progress, Session, SessionStatus, Step, StepStatus
+from bot.models import Phase, Progress, Session, SessionStatus, Step, StepState, StepStatus
 from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
@@ -96,7 +96,9 @@ class Supervisor:
                 return
             log.info("result %s", result.status.value)
             kind = StepKind.WEATHER if result.agent == "weather" else StepKind.TRAVEL
-            await self._emit(Progress(result.task_id, Phase(status.value), kind, result.error))
+            session = await self._store.get(result.task_id)
+            if session is not None:
+                await self._emit(_progress(session, Phase(status.value), kind, result.error))
             await self._advance(result.task_id)
 
     async def _advance(self, task_id: str) -> None:
@@ -124,14 +126,15 @@ class Supervisor:
                                       tag=step.kind.value)
         await self._store.mark_sent(session.task_id, step.step_id, deadline)
         log.info("step %s sent", step.step_id)
-        await self._emit(Progress(session.task_id, Phase.SENT, step.kind))
+        session = await self._store.get(session.task_id) or session
+        await self._emit(_progress(session, Phase.SENT, step.kind))
 
     async def _finish(self, session: Session) -> None:
         session = await self._store.get(session.task_id) or session
         answer = compose(session)
         if await self._outbox.finish(session.task_id, answer.status, session.ref, answer.text, answer.payload):
             log.info("session finished: %s", answer.status.value)
-            await self._emit(Progress(session.task_id, Phase.FINISHED, None, answer.status.value))
+            await self._emit(_progress(session, Phase.FINISHED, None, answer.status.value))
         with contextlib.suppress(Exception):
             await self._subscriber.unsubscribe(session.task_id)
         self._locks.pop(session.task_id, None)
@@ -161,7 +164,7 @@ class Supervisor:
             if step.status == StepStatus.SENT and now - sent_at > self._slow_after_s and \
                     (task_id, step.step_id) not in self._slow_told:
                 self._slow_told.add((task_id, step.step_id))
-                await self._emit(Progress(task_id, Phase.SLOW, step.kind))
+                await self._emit(_progress(session, Phase.SLOW, step.kind))
         late = [s for s in session.steps if s.status == StepStatus.SENT and s.deadline < now]
         # Steps that could never be published (the broker was unreachable) give up after a step timeout too.
         unsent = [s for s in _ready(session) if session.created_at + self._timeout_s < now]
@@ -170,7 +173,8 @@ class Supervisor:
                 log.warning("no result before the deadline")
                 await self._store.record_result(task_id, step.step_id, StepStatus.FAILED,
                                                 error="no result before the deadline", error_kind=ErrorKind.TIMEOUT)
-                await self._emit(Progress(task_id, Phase.FAILED, step.kind, "timeout"))
+                await self._emit(_progress(await self._store.get(task_id) or session, Phase.FAILED, step.kind,
+                                           "timeout"))
         if late or unsent or _ready(session):
             await self._advance(task_id)
 
@@ -180,6 +184,14 @@ class Supervisor:
                 await listener(event)
             except Exception:
                 log.exception("progress listener failed")
+
+
+def _progress(session: Session, phase: Phase, kind: StepKind | None, detail: str = "") -> Progress:
+    """A progress event with everything a surface shows: the conversation, the language and every step."""
+    return Progress(
+        session.task_id, phase, kind, detail, ref=session.ref, language=session.request.language,
+        request_text=session.request.text, steps=tuple(StepState(s.kind, s.status) for s in session.steps),
+    )
 
 
 def _ready(session: Session) -> list[Step]:
