@@ -8,10 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.broker import provision
 from bot.broker.config import BrokerConfig
+from bot.broker.provision import provision_store
 from bot.broker.server import EmbeddedBroker
-from bot.broker.store import BrokerStore
+from bot.provisioning import broker_groups, broker_topics
 from bot.settings import load_settings
 
 log = logging.getLogger("tourguide")
@@ -48,19 +48,15 @@ async def run_broker(
 
 async def provision_broker(broker: EmbeddedBroker, namespace: str = "") -> None:
     """Create the declared topics and groups on a running embedded broker."""
-    await broker.apply(provision.topics(namespace), provision.groups(namespace), provision.subscriptions())
+    await broker.provision(broker_topics(), broker_groups(), namespace)
 
 
 async def apply_topics(data_dir: Path | None) -> int:
     """``tourguide topics apply``: write the declared resources into the broker's store."""
-    from bot.broker.catalog import Catalog
-
     path = _broker_dir(data_dir)
-    async with BrokerStore(path) as store:
-        catalog = Catalog(BrokerConfig(data_dir=path), store, lambda _client: False)
-        catalog.restore(await store.load())
-        await catalog.apply(provision.topics(), provision.groups(), provision.subscriptions())
-    print(f"applied {len(provision.topics())} topics and {len(provision.groups())} groups to {path}")
+    topics, groups = broker_topics(), broker_groups()
+    await provision_store(path, topics, groups)
+    print(f"applied {len(topics)} topics and {len(groups)} groups to {path}")
     return 0
 
 

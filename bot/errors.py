@@ -7,7 +7,7 @@ carries a short ``user_message`` that is safe to show in a chat; logs get the de
     TourGuideError
     ├── ConfigError            settings missing or invalid (names the variables)
     ├── BusError               talking to RocketMQ failed (send, subscribe, consume)
-    ├── BrokerError            the embedded broker cannot start or serve
+    ├── BrokerError            a broker cannot start or serve (also a bot.broker.errors.BrokerError)
     ├── StorageError           SQLite failed
     ├── WireError              a message body or platform payload could not be parsed
     ├── InputError             the user's request cannot be handled as given
@@ -21,6 +21,8 @@ carries a short ``user_message`` that is safe to show in a chat; logs get the de
 """
 
 from __future__ import annotations
+
+from bot.broker.errors import BrokerError as EmbeddedBrokerError
 
 
 class TourGuideError(Exception):
@@ -42,8 +44,12 @@ class BusError(TourGuideError):
     """Raised when a RocketMQ operation (send, subscribe, consume) fails."""
 
 
-class BrokerError(TourGuideError):
-    """Raised when the embedded broker cannot start or serve a request."""
+class BrokerError(TourGuideError, EmbeddedBrokerError):
+    """Raised when a broker (the embedded one, or an Apache RocketMQ we start) cannot start or serve.
+
+    The embedded broker is self-contained and raises its own :class:`bot.broker.errors.BrokerError`;
+    this class derives from it, so ``except bot.broker.errors.BrokerError`` catches both.
+    """
 
 
 class StorageError(TourGuideError):

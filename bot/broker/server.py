@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from types import TracebackType
 
 import grpc
 
+from bot.broker import provision
 from bot.broker.config import BrokerConfig
 from bot.broker.engine import BrokerEngine
+from bot.broker.errors import BrokerError
 from bot.broker.guard import HostileInputGuard
 from bot.broker.model import GroupInfo, TopicInfo
 from bot.broker.protocol import grpc_api
+from bot.broker.provision import GroupSpec, TopicSpec
 from bot.broker.service import MessagingService
 from bot.broker.store import BrokerStore
-from bot.errors import BrokerError
 
 log = logging.getLogger("tourguide.broker")
 FRAME_HEADROOM_BYTES = 1024 * 1024  # properties (<= 16 KiB), keys, topic, system properties of one send
@@ -91,6 +94,10 @@ class EmbeddedBroker:
     ) -> None:
         """Create or update topics and groups; ``subscriptions`` maps a group to the topics it reads."""
         await self.engine.catalog.apply(topics, groups, subscriptions)
+
+    async def provision(self, topics: Sequence[TopicSpec], groups: Sequence[GroupSpec], namespace: str = "") -> None:
+        """Create or update an application's declared topics and groups (see :mod:`bot.broker.provision`)."""
+        await provision.apply(self.engine.catalog, topics, groups, namespace)
 
     async def _housekeep(self) -> None:
         while True:

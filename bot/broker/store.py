@@ -20,8 +20,8 @@ from typing import IO, Any
 
 import aiosqlite
 
+from bot.broker.errors import BrokerError
 from bot.broker.model import GroupInfo, StoredMessage, TopicInfo, TopicType
-from bot.errors import BrokerError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (

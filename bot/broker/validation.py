@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.broker.errors import BrokerError
 from bot.broker.protocol import Code
-from bot.errors import BrokerError
 
 TOPIC_RE = re.compile(r"^[%|a-zA-Z0-9_-]+$")
 LITE_TOPIC_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
