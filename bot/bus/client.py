@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from rocketmq import ClientConfiguration, Credentials, Message, Producer
 from rocketmq.v5.client.connection.rpc_client import RpcClient
@@ -26,6 +26,9 @@ from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
 SHUTDOWN_TIMEOUT_S = 15.0
+START_TIMEOUT_S = 30.0  # startup() plus the wait for the broker's settings (10 s)
+CALL_TIMEOUT_S = 15.0  # one blocking RPC of the client (its own request timeout is a few seconds)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Envelope:
     message_id: str
     delivery_attempt: int
     lite_topic: str = ""
+    priority: int = 0  # on PRIORITY topics: the level it was published with
 
     @classmethod
     def of(cls, message: Any) -> Envelope:
@@ -67,6 +71,7 @@ class Envelope:
             message_id=message.message_id or "",
             delivery_attempt=int(message.delivery_attempt or 1),
             lite_topic=message.lite_topic or "",
+            priority=int(message.priority or 0),
         )
 
 
@@ -84,7 +89,7 @@ class Publisher:
     async def __aenter__(self) -> Publisher:
         producer = Producer(self._config.client_configuration(), self._topics)
         try:
-            await asyncio.to_thread(start_client, producer)
+            await off_loop(lambda: start_client(producer), "producer start", START_TIMEOUT_S)
         except Exception as exc:
             raise BusError(f"cannot start producer on {self._config.endpoint}: {exc}") from exc
         self._producer = producer
@@ -106,28 +111,54 @@ class Publisher:
         tag: str | None = None,
         lite_topic: str | None = None,
         deliver_at: datetime | None = None,
+        priority: int | None = None,
     ) -> str:
-        """Send one message and wait until the broker stored it; returns its message ID."""
+        """Send one message and wait until the broker stored it; returns its message ID.
+
+        ``priority`` (0-9, higher first) is for PRIORITY topics; the 5.1.2 client sends it as the protocol's
+        ``SystemProperties.priority`` and marks the message PRIORITY.
+        """
         if self._producer is None:
             raise BusError("publisher is not started")
-        message = Message()
-        message.topic = topic
-        message.body = body
-        for key in keys:
-            message.keys = key
-        if tag:
-            message.tag = tag
-        if lite_topic:
-            message.lite_topic = lite_topic
-        if deliver_at is not None:
-            # 5.1.2 workaround: delivery_timestamp is put verbatim into Timestamp.seconds, so it must be
-            # epoch SECONDS although the docstring says milliseconds.
-            message.delivery_timestamp = int(deliver_at.timestamp())
+        message = new_message(topic, body, keys=keys, tag=tag, lite_topic=lite_topic, deliver_at=deliver_at,
+                              priority=priority)
         try:
             receipt = await asyncio.wrap_future(self._producer.send_async(message))
         except Exception as exc:
             raise BusError(f"send to {topic} failed: {exc}") from exc
         return str(receipt.message_id)
+
+
+def new_message(
+    topic: str,
+    body: bytes,
+    *,
+    keys: Iterable[str] = (),
+    tag: str | None = None,
+    lite_topic: str | None = None,
+    deliver_at: datetime | None = None,
+    priority: int | None = None,
+    message_group: str | None = None,
+) -> Any:
+    """The official client's Message with these system properties (``message_group`` for FIFO topics)."""
+    message = Message()
+    message.topic = topic
+    message.body = body
+    for key in keys:
+        message.keys = key
+    if tag:
+        message.tag = tag
+    if lite_topic:
+        message.lite_topic = lite_topic
+    if priority is not None:
+        message.priority = priority
+    if message_group:
+        message.message_group = message_group
+    if deliver_at is not None:
+        # 5.1.2 workaround: delivery_timestamp is put verbatim into Timestamp.seconds, so it must be
+        # epoch SECONDS although the docstring says milliseconds.
+        message.delivery_timestamp = int(deliver_at.timestamp())
+    return message
 
 
 def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
@@ -156,31 +187,50 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+async def off_loop(call: Callable[[], T], what: str, timeout_s: float) -> T:
+    """Run one of the client's blocking calls in a daemon thread and wait at most ``timeout_s`` for it.
+
+    5.1.2 workaround: the client's blocking calls (startup, subscribe_lite, shutdown) wait on futures of its
+    shared I/O loop without a timeout. In ``asyncio.to_thread`` such a call, if it never returns, also
+    blocks the event loop's shutdown (Python 3.11 waits for the default executor without a limit); a daemon
+    thread can be left behind. Raises BusError when the call fails or takes too long.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the awaiting coroutine, whatever it is
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name=f"rocketmq-{what}", daemon=True).start()
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), timeout_s)
+    except TimeoutError as exc:
+        raise BusError(f"{what} did not finish in {timeout_s:.0f} s") from exc
+
+
 async def shutdown_bounded(shutdown: Callable[[], Any], what: str, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> None:
     """Run a client's blocking shutdown, but never wait for it longer than ``timeout_s``.
 
     5.1.2 workaround: a push consumer retries a failed ack every second, forever, in a consumption
     thread, and shutdown() waits for those threads; with the broker unreachable it never returns.
-    A daemon thread (not the loop's executor, which asyncio.run waits for) lets us give up.
     """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-
-    def finished() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    def run() -> None:
-        try:
-            shutdown()
-        finally:
-            loop.call_soon_threadsafe(finished)
-
-    threading.Thread(target=run, name=f"shutdown-{what}", daemon=True).start()
     try:
-        await asyncio.wait_for(asyncio.shield(done), timeout_s)
-    except TimeoutError:
-        log.warning("%s shutdown did not finish in %.0fs (broker unreachable?); leaving it", what, timeout_s)
+        await off_loop(shutdown, f"{what} shutdown", timeout_s)
+    except BusError as exc:
+        log.warning("%s (broker unreachable?); leaving it", exc)
 
 
 def abandoned_client_threads() -> list[str]:

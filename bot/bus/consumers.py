@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -12,7 +13,16 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
 
-from bot.bus.client import BusConfig, Envelope, Handler, shutdown_bounded, start_client
+from bot.bus.client import (
+    CALL_TIMEOUT_S,
+    START_TIMEOUT_S,
+    BusConfig,
+    Envelope,
+    Handler,
+    off_loop,
+    shutdown_bounded,
+    start_client,
+)
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
@@ -125,7 +135,7 @@ class LiteSubscriber(_OwnsConsumer):
     async def subscribe(self, lite_topic: str) -> None:
         """Start receiving a lite topic, including anything already published to it."""
         async with self._lock:
-            await asyncio.to_thread(self._subscribe_blocking, lite_topic)
+            await off_loop(lambda: self._subscribe_blocking(lite_topic), "subscribe_lite", CALL_TIMEOUT_S)
 
     def _subscribe_blocking(self, lite_topic: str) -> None:
         try:
@@ -137,7 +147,7 @@ class LiteSubscriber(_OwnsConsumer):
         """Stop receiving a lite topic."""
         async with self._lock:
             try:
-                await asyncio.to_thread(self._consumer.unsubscribe_lite, lite_topic)
+                await off_loop(lambda: self._consumer.unsubscribe_lite(lite_topic), "unsubscribe_lite", CALL_TIMEOUT_S)
             except Exception as exc:
                 raise BusError(f"cannot unsubscribe lite topic {lite_topic}: {exc}") from exc
 
@@ -169,12 +179,12 @@ async def _start(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
     for attempt in range(1, attempts + 1):
         consumer = make()
         try:
-            await asyncio.to_thread(start_client, consumer)
+            await off_loop(functools.partial(start_client, consumer), "consumer start", START_TIMEOUT_S)
             return consumer
         except Exception as exc:
             # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(consumer.shutdown)
+                await shutdown_bounded(consumer.shutdown, "half-started consumer")
             if attempt == attempts:
                 raise BusError(f"cannot start {what}: {exc}") from exc
             log.warning("starting %s failed (attempt %d of %d): %s", what, attempt, attempts, exc)
