@@ -43,11 +43,15 @@ class GroupSpec:
     lite_quota: int = 2000
 
 
-# Task topics stay NORMAL (concurrent workers); a result lite topic lives 12 h after its last message,
-# long enough for a supervisor restart to collect results it missed.
+# Task topics are PRIORITY topics (Apache RocketMQ 5.4+): a backlog is delivered highest level first, so
+# follow-ups and weather questions overtake queued long itineraries (levels: agents/supervisor/priority.py).
+# The level is the queue (queue id = min(priority, queues - 1)), so the topic has one queue per level.
+# A result lite topic lives 12 h after its last message, long enough for a supervisor restart to collect
+# results it missed.
+PRIORITY_LEVELS = 10  # priorities 0-9
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(WEATHER_TASK_TOPIC, "NORMAL"),
-    TopicSpec(TRAVEL_TASK_TOPIC, "NORMAL"),
+    TopicSpec(WEATHER_TASK_TOPIC, "PRIORITY", queues=PRIORITY_LEVELS),
+    TopicSpec(TRAVEL_TASK_TOPIC, "PRIORITY", queues=PRIORITY_LEVELS),
     TopicSpec(RESPONSE_TOPIC, "LITE", lite_ttl_minutes=720, queues=1),
 )
 

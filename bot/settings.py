@@ -8,12 +8,14 @@ Each SDK's own variable name is used where one exists (``SLACK_BOT_TOKEN``, ``DA
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
 
 
 def _env(*names: str) -> AliasChoices:
@@ -123,15 +125,41 @@ class Settings(BaseSettings):
     # a step out longer than this is shown to the user as "slower than usual, still working" (LLM retries)
     slow_step_notice_s: float = Field(default=30.0, gt=0, validation_alias=_env("TOURGUIDE_SLOW_STEP_NOTICE"))
     agent_concurrency: int = Field(default=4, ge=1, le=64, validation_alias=_env("TOURGUIDE_AGENT_CONCURRENCY"))
-    simulated_llm_latency_s: float = Field(
-        default=0.0, ge=0, validation_alias=_env("TOURGUIDE_SIMULATED_LLM_LATENCY")
-    )  # benchmarks only
+
+    # --- scarce model capacity: priorities, model budgets (docs in README "Operations")
+    # key=level list or JSON object; parsed and checked at load (agents/supervisor/priority.py)
+    priority_rules: str = Field(default="", validation_alias=_env("TOURGUIDE_PRIORITY_RULES"))
+    # model requests / tokens per minute for ONE agent type across all its processes; 0 = no budget
+    llm_rpm: int = Field(default=0, ge=0, validation_alias=_env("TOURGUIDE_LLM_RPM"))
+    llm_tpm: int = Field(default=0, ge=0, validation_alias=_env("TOURGUIDE_LLM_TPM"))
+    # processes of one agent type: each one spends budget / processes
+    llm_processes: int = Field(default=1, ge=1, validation_alias=_env("TOURGUIDE_LLM_PROCESSES"))
+    llm_budget_window_s: float = Field(default=60.0, gt=0, validation_alias=_env("TOURGUIDE_LLM_BUDGET_WINDOW"))
+
+    # --- operations: Prometheus endpoint (0 = off) and Apache RocketMQ's NameServer for `tourguide status`
+    metrics_port: int = Field(default=0, ge=0, le=65535, validation_alias=_env("TOURGUIDE_METRICS_PORT"))
+    rocketmq_namesrv: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_NAMESRV"))
+
+    @field_validator("priority_rules")
+    @classmethod
+    def _rules_parse(cls, value: str) -> str:
+        from agents.supervisor.priority import parse_rules
+
+        parse_rules(value)  # a ValueError is reported with the other invalid settings
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings once; raises ConfigError naming every invalid variable."""
+    """Read the core settings once; raises ConfigError naming every invalid variable."""
+    return load(Settings, **overrides)
+
+
+def load(cls: type[AnySettings], **overrides: object) -> AnySettings:
+    """Read a settings class (the core's, a chat platform's) from the environment and ``.env``; raises
+    ConfigError naming every invalid variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        bad = ", ".join(".".join(str(p) for p in err["loc"]) + f" ({err['msg']})" for err in exc.errors())
+        bad = ", ".join((".".join(str(p) for p in err["loc"]) or cls.__name__) + f" ({err['msg']})"
+                        for err in exc.errors())
         raise ConfigError(f"invalid settings: {bad}") from exc

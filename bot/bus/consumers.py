@@ -70,7 +70,8 @@ class TaskConsumer(_OwnsConsumer):
     """Consumes one topic in a consumer group with at most ``max_in_flight`` handlers running.
 
     ``async with TaskConsumer(config, topic, group, handler):`` consumes until the block exits.
-    A handler that raises is retried by the broker with backoff, then dead-lettered.
+    A handler that raises is retried by the broker with backoff, then dead-lettered. ``cache`` (messages
+    received ahead of the handlers) defaults to twice ``max_in_flight``.
     """
 
     def __init__(
@@ -83,8 +84,10 @@ class TaskConsumer(_OwnsConsumer):
         max_in_flight: int = 4,
         handler_timeout_s: float = 300.0,
         tag: str = "*",
+        cache: int | None = None,
     ) -> None:
         self._config = config
+        self._cache = cache or max_in_flight * 2
         self._topic = topic
         self._group = group
         self._handler = handler
@@ -101,7 +104,7 @@ class TaskConsumer(_OwnsConsumer):
             bridge,
             {self._topic: FilterExpression(self._tag)},
             # A small cache keeps un-started work in the broker, where another worker can take it.
-            max_cache_message_count=self._max_in_flight * 2,
+            max_cache_message_count=self._cache,
             consumption_thread_count=self._max_in_flight,
         ), f"consumer {self._group} on {self._topic}")
         return self
