@@ -1,0 +1,1 @@
+"""The web page: chat, live progress over SSE (AG-UI events), itinerary cards and the trace timeline."""

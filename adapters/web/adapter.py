@@ -1,0 +1,126 @@
+"""The web as a chat platform: messages in from the page, progress and answers out as AG-UI events.
+
+Everything a page shows goes through its browser session's event log, so a reload or a reconnect
+replays it from the server and never asks the core again. The answer reaches the log exactly once per
+task: the outbox sender delivers it once, and a second delivery of the same task (an attempt cut off
+by a crash) adds nothing while this process remembers the first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from aiohttp import web
+
+from adapters.web import agui
+from adapters.web.sessions import BrowserSession, SessionRegistry
+from adapters.web.settings import WebSettings
+from bot.logs import log_context
+from bot.models import ConversationRef, InboundMessage, Progress, Reply
+from bot.ports import AcceptedParts, Requests, Submitted
+
+log = logging.getLogger("tourguide.web")
+
+PLATFORM = "web"
+
+
+class TraceRows(Protocol):
+    """Read-only trace access: the hops of a task, and tasks whose hops mention a topic."""
+
+    async def traces(self, task_id: str) -> Sequence[tuple[float, str, str]]: ...
+
+    async def find_tasks(self, text: str, limit: int) -> list[str]: ...
+
+
+class WebAdapter:
+    """``async with`` serves the page; the outbox sender calls :meth:`deliver`, the Supervisor
+    :meth:`on_progress`."""
+
+    platform = PLATFORM
+
+    def __init__(self, requests: Requests, traces: TraceRows | None, settings: WebSettings) -> None:
+        self.requests = requests
+        self.traces = traces
+        self.settings = settings
+        self.sessions = SessionRegistry(per_minute=settings.rate_per_minute)
+        self._runner: web.AppRunner | None = None
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        """Where the page is served (after ``async with``)."""
+        return self._url
+
+    async def __aenter__(self) -> Self:
+        from adapters.web.server import build_app
+
+        runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.settings.host, self.settings.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        host, port = runner.addresses[0][:2]
+        self._url = f"http://{host}:{port}/"
+        log.info("web page at %s", self._url)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def submit(self, session: BrowserSession, text: str) -> Submitted:
+        """A message typed on the page: echoed into the log, then handed to the core."""
+        event_id = uuid.uuid4().hex
+        session.log.append(agui.user_message(event_id, text))
+        ref = ConversationRef(platform=PLATFORM, channel=session.conversation, thread=session.thread,
+                              user=session.conversation)
+        message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC))
+        submitted = await self.requests.submit(message)
+        with log_context(task_id=submitted.task_id, platform=PLATFORM):
+            session.tasks[submitted.task_id] = None
+            self._start_run(session, submitted.task_id)
+            log.info("request from the web page (%s)", "started" if submitted.started else "answered directly")
+        return submitted
+
+    async def deliver(self, reply: Reply, accepted: AcceptedParts) -> None:
+        """Put the answer in its browser's log (a browser unknown after a restart gets a fresh log)."""
+        session = self.sessions.get(reply.ref.channel)
+        with log_context(task_id=reply.task_id, platform=PLATFORM):
+            if reply.task_id not in session.answered:
+                session.tasks[reply.task_id] = None
+                self._start_run(session, reply.task_id)
+                for event in agui.answer(reply):
+                    session.log.append(event)
+                session.answered.add(reply.task_id)
+            await accepted(1)
+
+    async def on_progress(self, event: Progress) -> None:
+        """A step went out or came back: into its browser's log (never blocks: memory only)."""
+        if event.ref is None or event.ref.platform != PLATFORM:
+            return
+        session = self.sessions.find(event.ref.channel)
+        if session is None:  # nobody is looking (the page of a previous process): the answer will do
+            return
+        session.tasks[event.task_id] = None
+        self._start_run(session, event.task_id)
+        for agui_event in agui.progress(event):
+            session.log.append(agui_event)
+
+    @staticmethod
+    def _start_run(session: BrowserSession, task_id: str) -> None:
+        # The first steps go out inside submit(), before it returns the task ID: whichever comes first starts it.
+        if task_id not in session.started:
+            session.started.add(task_id)
+            session.log.append(agui.run_started(session.thread_id, task_id))
+

@@ -1,0 +1,80 @@
+"""A browser session's event log: AG-UI events numbered for SSE, bounded, resumable with Last-Event-ID.
+
+Each event is encoded once (``EventEncoder``) and kept with its sequence number. An event ID is
+``<boot>.<seq>``: after a restart the log starts again at 1 under a new boot mark, so a browser that
+reconnects with an ID from the previous process gets the whole (new) log instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from ag_ui.core import BaseEvent
+from ag_ui.encoder import EventEncoder
+
+BOOT = secrets.token_hex(4)  # this process; event IDs of an earlier one are replayed from the start
+_ENCODER = EventEncoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One encoded SSE event."""
+
+    seq: int
+    data: str  # "data: {...}\n\n" as the AG-UI encoder writes it
+
+    def sse(self) -> bytes:
+        """The event with its ID line, ready for the stream."""
+        return f"id: {BOOT}.{self.seq}\n{self.data}".encode()
+
+
+def now_ms() -> int:
+    """AG-UI timestamps are milliseconds since the epoch."""
+    return int(time.time() * 1000)
+
+
+class EventLog:
+    """Append-only, bounded; readers wait for events after the last one they saw."""
+
+    def __init__(self, limit: int = 2000) -> None:
+        self._frames: deque[Frame] = deque(maxlen=limit)
+        self._seq = 0
+        self._appended = asyncio.Event()
+
+    def append(self, event: BaseEvent) -> int:
+        """Number, encode and keep one event; wake every reader."""
+        if event.timestamp is None:
+            event = event.model_copy(update={"timestamp": now_ms()})
+        self._seq += 1
+        self._frames.append(Frame(self._seq, _ENCODER.encode(event)))
+        woken, self._appended = self._appended, asyncio.Event()
+        woken.set()
+        return self._seq
+
+    def after(self, seq: int) -> list[Frame]:
+        """Events after ``seq`` (all of them for 0), oldest first."""
+        return [f for f in self._frames if f.seq > seq]
+
+    async def wait_after(self, seq: int, timeout_s: float) -> list[Frame]:
+        """Events after ``seq``, waiting up to ``timeout_s`` for one to arrive."""
+        frames = self.after(seq)
+        if frames:
+            return frames
+        appended = self._appended
+        try:
+            await asyncio.wait_for(appended.wait(), timeout_s)
+        except TimeoutError:
+            return []
+        return self.after(seq)
+
+
+def resume_point(last_event_id: str | None) -> int:
+    """The sequence number to resume after: 0 (everything) without an ID or for another process's ID."""
+    boot, _, seq = (last_event_id or "").partition(".")
+    if boot != BOOT or not seq.isdigit():
+        return 0
+    return int(seq)

@@ -1,0 +1,124 @@
+"""The web page's HTTP side with aiohttp's client: AG-UI events over SSE, Last-Event-ID resume, who may do what.
+
+The real server and the real pipeline (embedded broker, agents inline); a client cookie jar is one browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from tests.browser.stack import REFERENCE, Event, browser, csrf, post, read_until, web_stack
+
+
+async def test_reference_request_streams_steps_in_order_then_five_days_with_weather(tmp_path: Path) -> None:
+    async with web_stack(tmp_path) as web, browser() as client:
+        token = await csrf(client, web.url)
+        async with asyncio.timeout(30), client.get(web.url + "events") as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            accepted = await post(client, web.url, REFERENCE, token)
+            assert accepted.status == 202
+            seen = await read_until(stream, "RUN_FINISHED", [])
+
+    labels = [e.label for e in seen]
+    assert labels[:7] == ["CUSTOM:user_message", "RUN_STARTED", "STEP_STARTED:weather", "STEP_FINISHED:weather",
+                          "STEP_STARTED:travel", "STEP_FINISHED:travel", "TEXT_MESSAGE_START"]
+    assert labels[-3:] == ["TEXT_MESSAGE_END", "CUSTOM:answer", "RUN_FINISHED"]
+    assert all(e.id for e in seen) and len({e.id for e in seen}) == len(seen)
+    answer = next(e.data["value"] for e in seen if e.label == "CUSTOM:answer")
+    days = answer["itinerary"]
+    assert [d["date"] for d in days] == ["2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"]
+    weather = {w["date"]: w for w in answer["weather"]}
+    assert all(d["date"] in weather and weather[d["date"]]["source"] in ("forecast", "climate", "offline")
+               for d in days)
+    text = "".join(e.data["delta"] for e in seen if e.type == "TEXT_MESSAGE_CONTENT")
+    assert "杭州" in text
+
+
+async def test_a_reconnect_with_last_event_id_resumes_without_loss_or_repeats(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, agent_latency_s=0.3) as web, browser() as client:
+        token = await csrf(client, web.url)
+        first: list[Event] = []
+        async with asyncio.timeout(30):
+            async with client.get(web.url + "events") as stream:
+                await post(client, web.url, REFERENCE, token)
+                await read_until(stream, "STEP_STARTED", first)  # cut off mid-request
+            rest: list[Event] = []
+            async with client.get(web.url + "events", headers={"Last-Event-ID": first[-1].id}) as stream:
+                await read_until(stream, "RUN_FINISHED", rest)
+            everything: list[Event] = []
+            async with client.get(web.url + "events") as stream:  # a reload: the whole log again
+                await read_until(stream, "RUN_FINISHED", everything)
+
+    assert [e.id for e in first + rest] == [e.id for e in everything]
+    assert [e.data for e in first + rest] == [e.data for e in everything]
+    assert sum(e.type == "TEXT_MESSAGE_START" for e in everything) == 1
+
+
+async def test_an_event_id_of_an_earlier_process_replays_the_whole_log(tmp_path: Path) -> None:
+    async with web_stack(tmp_path) as web, browser() as client:
+        token = await csrf(client, web.url)
+        await post(client, web.url, "/new", token)
+        await post(client, web.url, "hello", token)
+        async with asyncio.timeout(30), client.get(web.url + "events",
+                                                   headers={"Last-Event-ID": "0badf00d.40"}) as stream:
+            seen = await read_until(stream, "RUN_FINISHED", [])
+    assert seen[0].label == "CUSTOM:user_message" and seen[0].id.endswith(".1")
+
+
+async def test_posts_need_the_csrf_token_and_our_origin_and_are_rate_limited(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, rate_per_minute=2) as web, browser() as client:
+        token = await csrf(client, web.url)
+        async with client.post(web.url + "api/messages", json={"text": "hi"}) as response:
+            assert response.status == 403
+        async with client.post(web.url + "api/messages", json={"text": "hi"},
+                               headers={"X-CSRF-Token": token, "Origin": "http://evil.example"}) as response:
+            assert response.status == 403
+        async with browser() as other:  # another browser's token is not this one's
+            other_token = await csrf(other, web.url)
+        assert (await post(client, web.url, "hi", other_token)).status == 403
+        statuses = [(await post(client, web.url, "3 days in Kyoto next weekend", token)).status for _ in range(3)]
+        assert statuses == [202, 202, 429]
+
+
+async def test_session_cookie_is_httponly_and_samesite_lax_and_the_page_forbids_inline_script(tmp_path: Path) -> None:
+    async with web_stack(tmp_path) as web, browser() as client, client.get(web.url) as page:
+        cookie = page.headers["Set-Cookie"]
+        policy = page.headers["Content-Security-Policy"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+
+
+async def test_a_browser_sees_only_its_own_traces_unless_it_has_the_admin_token(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, admin_token="s3cret-admin") as web, browser() as alice, browser() as bob:
+        token = await csrf(alice, web.url)
+        async with asyncio.timeout(30), alice.get(web.url + "events") as stream:
+            await post(alice, web.url, REFERENCE, token)
+            seen = await read_until(stream, "RUN_FINISHED", [])
+        task_id = next(e.data["runId"] for e in seen if e.type == "RUN_STARTED")
+        async with alice.get(web.url + "api/trace", params={"q": task_id}) as response:
+            mine = (await response.json())["tasks"]
+        async with bob.get(web.url + "api/trace", params={"q": task_id}) as response:
+            theirs = (await response.json())["tasks"]
+        async with bob.get(web.url + "api/trace", params={"q": task_id},
+                           headers={"X-Admin-Token": "s3cret-admin"}) as response:
+            admin = (await response.json())["tasks"]
+    assert [t["task_id"] for t in mine] == [task_id] == [t["task_id"] for t in admin]
+    assert theirs == []
+    hops = [h["hop"] for h in mine[0]["hops"]]
+    assert hops[0] == "session" and "outbox" in hops
+
+
+async def test_with_an_access_token_nothing_is_served_until_it_is_presented(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, token="let-me-in") as web, browser() as client:
+        async with client.get(web.url + "api/session") as response:
+            assert response.status == 401
+        async with client.get(web.url, params={"token": "wrong"}) as response:
+            assert response.status == 401
+        async with client.get(web.url, params={"token": "let-me-in"}) as response:
+            assert response.status == 200 and str(response.url) == web.url  # redirected: the token left the URL
+        async with client.get(web.url + "api/session") as response:
+            assert response.status == 200
+        async with browser() as other, other.get(web.url + "api/session",
+                                                 headers={"Authorization": "Bearer let-me-in"}) as response:
+            assert response.status == 200
