@@ -8,6 +8,7 @@ adds its routes and computes a default answer from the request. Tests may queue 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.arrival_times: list[float] = []  # time.monotonic() of each request, as the server saw it
         self.arrived = asyncio.Event()  # set by the first request
         self.gate = asyncio.Event()  # cleared by a test to hold every answer open until it is set again
         self.gate.set()
@@ -90,6 +92,7 @@ class ScriptedServer:
         body = await request.json() if request.can_read_body else None
         recorded = Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
         self.requests.append(recorded)
+        self.arrival_times.append(time.monotonic())
         self.arrived.set()
         await self.gate.wait()
         reply = check(recorded) or (self._script.popleft() if self._script else Reply())
