@@ -159,7 +159,7 @@ def bench() -> None:
               help="Also start Apache RocketMQ 5.5 (Java + Maven) and print both side by side.")
 def bench_broker(messages: int, lite_topics: int, endpoint: str | None, with_apache: bool) -> None:
     """Official client against a broker: throughput, hop latency, lite-topic scale."""
-    from bot.benchmarks.broker import run
+    from benchmarks.broker import run
 
     _run(run(messages, lite_topics, endpoint, with_apache))
 
@@ -224,7 +224,7 @@ def chat_cmd(now: str | None, agents: str) -> None:
 def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int, endpoint: str | None,
                    with_apache: bool) -> None:
     """N sessions through the real agents (separate processes): makespan vs ideal, session times, RSS."""
-    from bot.benchmarks.pipeline import run
+    from benchmarks.pipeline import run
 
     _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache))
 
@@ -255,7 +255,7 @@ def trace_cmd(task_id: str) -> None:
 @bench.command("plans")
 def bench_plans() -> None:
     """Plan quality: the offline planner on every built-in destination, checked rule by rule."""
-    from bot.benchmarks.plans import run
+    from benchmarks.plans import run
 
     sys.exit(run())
 

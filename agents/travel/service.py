@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from agents.travel.checks import violations
@@ -18,12 +17,9 @@ log = logging.getLogger("tourguide.agent.travel")
 class TravelService:
     """Plans exactly the requested dates using each day's weather."""
 
-    def __init__(
-        self, offline: OfflinePlanner, llm: LLMPlanner | None = None, simulated_latency_s: float = 0.0
-    ) -> None:
+    def __init__(self, offline: OfflinePlanner, llm: LLMPlanner | None = None) -> None:
         self._offline = offline
         self._llm = llm
-        self._latency_s = simulated_latency_s
 
     async def handle(self, task: TaskMessage) -> Itinerary:
         """Step handler for ``TravelAgentTask`` messages."""
@@ -33,8 +29,6 @@ class TravelService:
 
     async def plan(self, request: TripRequest, weather: WeatherReport | None) -> Itinerary:
         """The itinerary; falls back to the offline planner when the LLM fails."""
-        if self._latency_s:
-            await asyncio.sleep(self._latency_s)  # benchmark knob: stands in for LLM think time
         if self._llm is not None:
             try:
                 plan = await self._llm.plan(request, weather)

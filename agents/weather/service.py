@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -29,20 +28,16 @@ class WeatherService:
     """Never invents weather: a place it cannot locate raises UnknownPlace."""
 
     def __init__(self, offline: OfflineClimate, online: OpenMeteo | None, today: Callable[[], date],
-                 simulated_latency_s: float = 0.0,
                  local_name: Callable[[str, Language], str] = lambda name, _lang: name) -> None:
         self._local_name = local_name
         self._offline = offline
         self._online = online
         self._today = today
-        self._latency_s = simulated_latency_s
 
     async def handle(self, task: TaskMessage) -> WeatherReport:
         """Step handler for ``WeatherAgentTask`` messages."""
         if not isinstance(task.input, WeatherInput):
             raise WireError(f"weather agent got a {task.input.kind} step")
-        if self._latency_s:
-            await asyncio.sleep(self._latency_s)  # benchmark knob: stands in for LLM / API time
         return await self.report(task.input.request)
 
     async def report(self, request: TripRequest) -> WeatherReport:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from rocketmq import ConsumeResult, MessageListener
+from rocketmq import ConsumeResult, FilterExpression, MessageListener, SimpleConsumer
 
-from bot.bus.blocking import lite_push_consumer as lite_consumer
-from bot.bus.blocking import message, producer, push_consumer, simple_consumer
+from benchmarks.clients import client_configuration, message, producer, push_consumer
+from benchmarks.clients import lite_push_consumer as lite_consumer
 
 __all__ = [
     "Recorder",
@@ -22,6 +23,23 @@ __all__ = [
     "simple_consumer",
     "wait_until",
 ]
+
+
+@contextmanager
+def simple_consumer(
+    endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*", namespace: str = ""
+) -> Iterator[Any]:
+    """A started SimpleConsumer, shut down on exit."""
+    c = SimpleConsumer(client_configuration(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
+                       await_duration=await_s)
+    c.startup()
+    # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings, and Apache RocketMQ's proxy
+    # answers a receive from a client whose settings have not arrived with an internal error.
+    c._init_settings_event.wait(10)
+    try:
+        yield c
+    finally:
+        c.shutdown()
 
 
 class Recorder(MessageListener):  # type: ignore[misc]

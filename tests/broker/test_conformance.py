@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -39,7 +40,7 @@ async def test_produce_then_simple_consumer_receives_and_acks(target: Target) ->
 
     def scenario() -> None:
         with producer(target.endpoint, orders) as p:
-            receipt = p.send(message(orders, b"hello", tag="weather", keys="task-1"))
+            receipt = p.send(message(orders, b"hello", tag="weather", keys=["task-1"]))
         with simple_consumer(target.endpoint, group, orders) as c:
             got = drain(c, 1, timeout_s=10)
             assert [m.body for m in got] == [b"hello"]
@@ -72,7 +73,7 @@ async def test_push_failure_redelivers_with_attempt_2_then_dead_letters(target: 
     def scenario() -> None:
         failing = Recorder(outcome=lambda _m: False)
         with producer(target.endpoint, orders) as p, push_consumer(target.endpoint, group, orders, failing):
-            p.send(message(orders, b"poison", keys="task-9"))
+            p.send(message(orders, b"poison", keys=["task-9"]))
             # GID_push allows 3 attempts with a 1 s backoff.
             assert wait_until(lambda: len(failing.seen) >= 3, 20)
             dead = read_dead_letters(target, f"%DLQ%{group}", 1)
@@ -171,7 +172,7 @@ async def test_delay_message_is_not_delivered_before_its_time(target: Target) ->
     def scenario() -> None:
         with producer(target.endpoint, delayed) as p:
             due = int(time.time()) + 3
-            p.send(message(delayed, b"later", delivery_timestamp=due))  # epoch seconds (client quirk)
+            p.send(message(delayed, b"later", deliver_at=datetime.fromtimestamp(due, UTC)))
         with simple_consumer(target.endpoint, target.n("GID_delay"), delayed, await_s=5) as c:
             got = drain(c, 1, timeout_s=15)
             received = time.time()
@@ -308,7 +309,7 @@ async def test_idle_lite_topics_expire_after_their_ttl(broker_config: BrokerConf
 HANGING_CONSUMER = """
 import sys, time
 from rocketmq import ConsumeResult, MessageListener
-from bot.bus.blocking import push_consumer
+from benchmarks.clients import push_consumer
 
 class Hang(MessageListener):
     def consume(self, message):

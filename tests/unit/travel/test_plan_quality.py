@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.benchmarks.plans import TEMPLATES, Tools, check_request
+from benchmarks.plans import TEMPLATES, Tools, check_request
 
 TOOLS = Tools.load()
 

@@ -19,13 +19,15 @@ from zoneinfo import ZoneInfo
 
 import psutil
 
+from benchmarks.latency import LATENCY_ENV
 from bot.models import ConversationRef, InboundMessage, Progress
 from bot.realbroker.admin import run_batch
 from bot.realbroker.cluster import ApacheRocketMQ
 from bot.realbroker.maven import DEFAULT_VERSION, resolve
 from bot.resources import mqadmin_commands
-from bot.runtime import Pipeline, pipeline
+from bot.runtime import agent_processes, broker_endpoint
 from bot.settings import load_settings
+from bot.wiring import Pipeline, pipeline
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
@@ -92,7 +94,12 @@ async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: 
         )
         sampler = _RssSampler()
         sampling = asyncio.create_task(sampler.run())
-        async with pipeline(settings, agents="process", clock=lambda: NOW) as p:
+        async with (
+            broker_endpoint(settings) as broker,
+            # The product's agents, each in its own process, with simulated model time (benchmarks/__main__.py).
+            agent_processes(["weather", "travel"], broker, Path(tmp) / "logs", module="benchmarks"),
+            pipeline(settings.model_copy(update={"rocketmq_endpoint": broker}), agents="none", clock=lambda: NOW) as p,
+        ):
             await _one_round(p, 1)  # warm-up: consumers get their first assignment about 1 s after start
             single = (await _one_round(p, 1))[0]
             t0 = time.perf_counter()
@@ -116,7 +123,7 @@ async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> dict[
 async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str | None = None,
               with_apache: bool = False) -> int:
     """Run the benchmark on the embedded broker (or ``endpoint``; or both brokers) and print the figures."""
-    os.environ["TOURGUIDE_SIMULATED_LLM_LATENCY"] = str(latency_s)  # read by the agent processes
+    os.environ[LATENCY_ENV] = str(latency_s)  # read by the benchmark's agent processes
     os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
     ideal = sessions * latency_s / concurrency + latency_s
     print(

@@ -26,11 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.broker.catalog import Catalog
-from bot.broker.config import BrokerConfig
-from bot.broker.model import GroupInfo, TopicInfo, TopicType
-from bot.broker.store import BrokerStore
-from bot.bus.blocking import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
+from benchmarks.clients import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
+from bot.broker.provision import GroupSpec, TopicSpec, provision_store
 from bot.realbroker.admin import GroupDef, TopicDef, create_resources
 from bot.realbroker.cluster import ApacheRocketMQ
 from bot.realbroker.maven import DEFAULT_VERSION, resolve
@@ -46,16 +43,14 @@ def _free_port() -> int:
 
 
 async def _provision(data: Path, lite_quota: int) -> None:
-    async with BrokerStore(data) as store:
-        catalog = Catalog(BrokerConfig(data_dir=data), store, lambda _c: False)
-        await catalog.apply(
-            [TopicInfo("", "BenchTopic", TopicType.NORMAL, 4), TopicInfo("", "BenchLite", TopicType.LITE, 1)],
-            [
-                GroupInfo("", "GID_bench"),
-                GroupInfo("", "GID_bench_lite", lite_bind_topic="BenchLite", lite_quota=lite_quota),
-            ],
-            {"GID_bench": ["BenchTopic"]},
-        )
+    await provision_store(
+        data,
+        [TopicSpec("BenchTopic", "NORMAL", 4), TopicSpec("BenchLite", "LITE", 1)],
+        [
+            GroupSpec("GID_bench", "BenchTopic"),
+            GroupSpec("GID_bench_lite", "BenchLite", lite=True, lite_quota=lite_quota),
+        ],
+    )
 
 
 @contextmanager
@@ -135,7 +130,7 @@ def _send_burst(p: Any, topic: str, count: int, listener: LatencyListener, windo
 
 def _stamped(topic: str, lite_topic: str | None = None) -> Any:
     body = struct.pack("!d", time.perf_counter()) + os.urandom(BODY_SIZE - 8)
-    return message(topic, body, lite_topic)
+    return message(topic, body, lite_topic=lite_topic)
 
 
 def _lite_scale(endpoint: str, total: int) -> dict[str, float]:

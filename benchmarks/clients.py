@@ -1,6 +1,7 @@
-"""Blocking context managers around the official client, for benchmarks and conformance tests.
+"""Blocking context managers around the official client, for benchmarks (and the broker tests).
 
-Application code uses the asyncio API in :mod:`bot.bus.client` and :mod:`bot.bus.consumers`.
+Application code uses the asyncio API in :mod:`bot.bus`; these run in a benchmark's own threads.
+Configuration and messages are built by :mod:`bot.bus.client`, as for the application.
 """
 
 from __future__ import annotations
@@ -12,43 +13,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rocketmq import (
-    ClientConfiguration,
-    ConsumeResult,
-    Credentials,
-    FilterExpression,
-    LitePushConsumer,
-    Message,
-    MessageListener,
-    Producer,
-    PushConsumer,
-    SimpleConsumer,
-)
+from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, Producer, PushConsumer
 
+from bot.bus.client import BusConfig
+from bot.bus.client import new_message as message
 from bot.bus.consumers import whole_name
 
-
-def config(endpoint: str, ak: str = "", sk: str = "", namespace: str = "") -> Any:
-    """A client configuration for ``endpoint``."""
-    return ClientConfiguration(endpoint, Credentials(ak, sk), namespace)
+__all__ = ["LatencyListener", "lite_push_consumer", "message", "producer", "push_consumer", "subscribe_lite"]
 
 
-def message(topic: str, body: bytes, lite_topic: str | None = None, **props: Any) -> Any:
-    """A client Message; ``props`` sets system properties (tag, keys, message_group, ...)."""
-    m = Message()
-    m.topic = topic
-    m.body = body
-    if lite_topic:
-        m.lite_topic = lite_topic
-    for name, value in props.items():
-        setattr(m, name, value)
-    return m
+def client_configuration(endpoint: str, ak: str = "", sk: str = "", namespace: str = "") -> Any:
+    """The official client's configuration for ``endpoint``."""
+    return BusConfig(endpoint, ak, sk, namespace).client_configuration()
 
 
 @contextmanager
 def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace: str = "") -> Iterator[Any]:
     """A started Producer, shut down on exit."""
-    p = Producer(config(endpoint, ak, sk, namespace), topics)
+    p = Producer(client_configuration(endpoint, ak, sk, namespace), topics)
     p.startup()
     try:
         yield p
@@ -57,26 +39,9 @@ def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace:
 
 
 @contextmanager
-def simple_consumer(
-    endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*", namespace: str = ""
-) -> Iterator[Any]:
-    """A started SimpleConsumer, shut down on exit."""
-    c = SimpleConsumer(config(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
-                       await_duration=await_s)
-    c.startup()
-    # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings, and Apache RocketMQ's proxy
-    # answers a receive from a client whose settings have not arrived with an internal error.
-    c._init_settings_event.wait(10)
-    try:
-        yield c
-    finally:
-        c.shutdown()
-
-
-@contextmanager
 def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Iterator[Any]:
     """A started PushConsumer, shut down on exit."""
-    c = PushConsumer(config(endpoint), group, listener, {topic: FilterExpression()})
+    c = PushConsumer(client_configuration(endpoint), group, listener, {topic: FilterExpression()})
     c.startup()
     try:
         yield c
@@ -87,7 +52,7 @@ def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Itera
 @contextmanager
 def lite_push_consumer(endpoint: str, group: str, bind_topic: str, listener: Any) -> Iterator[Any]:
     """A started LitePushConsumer, shut down on exit."""
-    c = LitePushConsumer(config(endpoint), group, bind_topic, listener)
+    c = LitePushConsumer(client_configuration(endpoint), group, bind_topic, listener)
     c.startup()
     try:
         yield c

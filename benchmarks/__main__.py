@@ -1,0 +1,48 @@
+"""``python -m benchmarks agent KIND``: a worker agent whose steps take simulated model time.
+
+The pipeline benchmark runs these instead of ``tourguide agent KIND``, so the product's agents carry
+no benchmark knob. The seconds per step come from ``TOURGUIDE_BENCH_AGENT_LATENCY``, read only here;
+everything else (endpoint, concurrency) is the product's settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from benchmarks.latency import LATENCY_ENV, simulated_model_time
+from bot.bus.client import abandoned_client_threads
+from bot.logs import configure
+from bot.runtime import AgentKind, agent, broker_endpoint, bus_config
+from bot.settings import load_settings
+from bot.wiring import wait_for_stop_signal
+
+USAGE = "usage: python -m benchmarks agent weather|travel"
+
+
+async def _agent(kind: AgentKind, latency_s: float) -> None:
+    settings = load_settings()
+    async with (
+        broker_endpoint(settings) as endpoint,
+        agent(kind, settings, bus_config(settings, endpoint), wrap=simulated_model_time(latency_s)),
+    ):
+        print("ready", flush=True)
+        await wait_for_stop_signal()
+
+
+def main(argv: list[str]) -> None:
+    """Run one agent until SIGTERM / SIGINT."""
+    if len(argv) != 2 or argv[0] != "agent" or argv[1] not in ("weather", "travel"):
+        sys.exit(USAGE)
+    kind: AgentKind = "weather" if argv[1] == "weather" else "travel"
+    configure("WARNING")
+    asyncio.run(_agent(kind, float(os.environ.get(LATENCY_ENV, "0"))))
+    if abandoned_client_threads():
+        # As in bot.cli: client threads retrying against a gone broker would keep the interpreter alive.
+        sys.stdout.flush()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
