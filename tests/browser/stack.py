@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from adapters.web.adapter import WebAdapter
+from benchmarks.latency import simulated_model_time
 from adapters.web.settings import WebSettings
 from bot.settings import load_settings
 from bot.web_cli import web_page
@@ -26,9 +27,10 @@ REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
 @asynccontextmanager
 async def web_stack(tmp_path: Path, *, agent_latency_s: float = 0.0, **web: Any) -> AsyncIterator[WebAdapter]:
     """``tourguide web --with-agents`` in this process, on a free port, with the clock fixed at NOW."""
-    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", simulated_llm_latency_s=agent_latency_s)
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    wrap = simulated_model_time(agent_latency_s) if agent_latency_s else None  # steps that take model-like time
     async with (
-        pipeline(settings, agents="inline", clock=lambda: NOW) as p,
+        pipeline(settings, agents="inline", clock=lambda: NOW, wrap=wrap) as p,
         web_page(settings, WebSettings(host="127.0.0.1", port=0, **web), p) as adapter,
     ):
         yield adapter

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from tests.browser.stack import REFERENCE, Event, browser, csrf, post, read_until, web_stack
 
@@ -96,8 +99,7 @@ async def test_a_browser_sees_only_its_own_traces_unless_it_has_the_admin_token(
             await post(alice, web.url, REFERENCE, token)
             seen = await read_until(stream, "RUN_FINISHED", [])
         task_id = next(e.data["runId"] for e in seen if e.type == "RUN_STARTED")
-        async with alice.get(web.url + "api/trace", params={"q": task_id}) as response:
-            mine = (await response.json())["tasks"]
+        mine = await delivered_trace(alice, web.url, task_id)
         async with bob.get(web.url + "api/trace", params={"q": task_id}) as response:
             theirs = (await response.json())["tasks"]
         async with bob.get(web.url + "api/trace", params={"q": task_id},
@@ -107,6 +109,17 @@ async def test_a_browser_sees_only_its_own_traces_unless_it_has_the_admin_token(
     assert theirs == []
     hops = [h["hop"] for h in mine[0]["hops"]]
     assert hops[0] == "session" and "outbox" in hops
+
+
+async def delivered_trace(client: aiohttp.ClientSession, url: str, task_id: str) -> list[dict[str, Any]]:
+    """The task's trace once it has the delivery hop (marked right after the page got the answer)."""
+    async with asyncio.timeout(10):
+        while True:
+            async with client.get(url + "api/trace", params={"q": task_id}) as response:
+                tasks: list[dict[str, Any]] = (await response.json())["tasks"]
+            if tasks and any(h["detail"] == "answer delivered" for h in tasks[0]["hops"]):
+                return tasks
+            await asyncio.sleep(0.05)
 
 
 async def test_with_an_access_token_nothing_is_served_until_it_is_presented(tmp_path: Path) -> None:

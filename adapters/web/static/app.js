@@ -306,7 +306,12 @@ function onSubmit(e) {
 
 // ---- trace view -------------------------------------------------------------------------------------
 
+let traceTimer = 0;
+
 function showView(trace) {
+  // The timeline refreshes while it is shown: hops of a running task keep arriving.
+  clearInterval(traceTimer);
+  if (trace) traceTimer = setInterval(() => searchTraces().catch(() => {}), 2000);
   $("chat-view").hidden = trace;
   $("trace-view").hidden = !trace;
   $("tab-chat").setAttribute("aria-pressed", String(!trace));

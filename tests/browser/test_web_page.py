@@ -1,0 +1,128 @@
+"""The web page in real headless Chromium (Debian's package, driven by Playwright; never a downloaded browser)
+against the real server and the real pipeline on the embedded broker, agents inline.
+
+Screenshots are kept under .tourguide/artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
+
+from tests.browser.stack import REFERENCE, web_stack
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".tourguide" / "artifacts"
+XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "[x](javascript:alert(1))")
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
+                                reason="Debian's chromium is not installed (scripts/test installs it under CI)")
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def ask(page: Page, text: str) -> None:
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
+
+
+async def test_reference_request_shows_steps_in_order_then_five_day_cards_and_every_hop(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, agent_latency_s=0.3) as web, chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await page.goto(web.url)
+        await expect(page.locator("#connection")).to_have_text("live")
+        await ask(page, REFERENCE)
+        run = page.locator(".run")
+        await expect(run.locator('.step[data-step="weather"]')).to_be_visible()
+        await expect(run.locator('.step[data-step="travel"]')).to_be_visible()
+        assert await run.locator(".step").evaluate_all("nodes => nodes.map(n => n.dataset.step)") == ["weather",
+                                                                                                       "travel"]
+        cards = run.locator(".day-card")
+        await expect(cards).to_have_count(5, timeout=20_000)
+        await expect(run.locator(".step[data-status='ok']")).to_have_count(2)
+        await expect(run.locator(".run-status")).to_contain_text("answered")
+        assert await cards.evaluate_all("cards => cards.map(c => c.dataset.date)") == [
+            "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"]
+        for i in range(5):
+            card = cards.nth(i)
+            await expect(card.locator(".weather .icon")).to_have_count(1)
+            label = await card.locator(".weather .label").text_content()
+            assert label in ("forecast", "climate", "offline estimate")
+            assert "°" in (await card.locator(".weather").text_content() or "")
+            assert "%" in (await card.locator(".rain-chance").text_content() or "")
+        assert await run.locator(".mark.indoor, .mark.outdoor").count() >= 5
+        assert await run.locator(".mark.drive").count() >= 1
+        await expect(run.locator("svg.chart polyline")).to_have_count(2)
+        assert "Temperature and rain" in (await run.locator("svg.chart").get_attribute("aria-label") or "")
+        await shot(page, "web-itinerary")
+
+        await run.locator(".run-head a").click()  # the trace of this task
+        trace = page.locator(".trace")
+        await expect(trace).to_have_count(1)
+        await expect(trace.locator(".hop .detail").last).to_have_text("answer delivered")  # refreshed until then
+        hops = await trace.locator(".hop .name").all_text_contents()
+        details = " ".join(await trace.locator(".hop .detail").all_text_contents())
+        await shot(page, "web-trace")
+    assert hops[0] == "session" and hops[-1] == "outbox"
+    assert {"step:weather", "step:travel"} <= set(hops)
+    assert "answer delivered" in details
+
+
+async def test_reloading_mid_request_reattaches_and_the_answer_arrives_exactly_once(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, agent_latency_s=1.0) as web, chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(web.url)
+        await expect(page.locator("#connection")).to_have_text("live")
+        await ask(page, REFERENCE)
+        await expect(page.locator('.step[data-step="weather"]')).to_be_visible()
+        assert await page.locator(".answer-text").count() == 0  # still working
+        await page.reload()
+        await expect(page.locator(".bubble.user")).to_have_text([REFERENCE])  # the conversation came back
+        await expect(page.locator(".day-card")).to_have_count(5, timeout=20_000)
+        await expect(page.locator(".run-status")).to_contain_text("answered")
+        await expect(page.locator(".run")).to_have_count(1)
+        await expect(page.locator(".answer-text")).to_have_count(1)
+        await expect(page.locator(".days")).to_have_count(1)
+        await shot(page, "web-after-reload")
+
+
+async def test_script_markup_and_javascript_links_render_as_text(tmp_path: Path) -> None:
+    dialogs: list[str] = []
+    async with web_stack(tmp_path) as web, chromium() as browser:
+        page = await browser.new_page()
+
+        async def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", dismiss)
+        await page.goto(web.url)
+        await expect(page.locator("#connection")).to_have_text("live")
+        for text in XSS:
+            await ask(page, text)
+            await expect(page.locator(".bubble.user").last).to_have_text(text)
+        await expect(page.locator(".answer-text")).to_have_count(len(XSS), timeout=20_000)
+        await expect(page.locator(".bubble.user")).to_have_text(list(XSS))
+        await shot(page, "web-xss")
+        injected = await page.locator("img[src=x], script:not([src]), a[href^='javascript']").count()
+    assert dialogs == []
+    assert injected == 0
