@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -52,6 +53,29 @@ async def broker(broker_config: BrokerConfig) -> AsyncIterator[EmbeddedBroker]:
 def with_overrides(config: BrokerConfig, **changes: object) -> BrokerConfig:
     """A copy of a broker config with some fields changed."""
     return dataclasses.replace(config, **changes)  # type: ignore[arg-type]
+
+
+def holds_nothing(broker: EmbeddedBroker) -> bool:
+    """True when no group has a message left to deliver or waiting for its ack: consumers got all they get."""
+    return not any(len(queue) for queue in broker.engine.catalog.queues.values())
+
+
+APACHE_SETTLE_S = 1.5  # one redelivery back-off of the conformance groups (1 s), plus the proxy's hop
+
+
+async def settled(target: Target, timeout_s: float = 10.0) -> None:
+    """Wait until the broker holds nothing unacknowledged, before asserting that nothing else arrives.
+
+    The embedded broker shows it (its queues are empty). Apache RocketMQ's proxy gives a client no such
+    view, so there this can only wait out one redelivery back-off.
+    """
+    if target.embedded is None:
+        await asyncio.sleep(APACHE_SETTLE_S)
+        return
+    deadline = time.monotonic() + timeout_s
+    while not holds_nothing(target.embedded):
+        assert time.monotonic() < deadline, "the broker still holds unacknowledged messages"
+        await asyncio.sleep(0.05)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
 from bot.errors import BusError
-from tests.broker.conftest import Target
+from tests.broker.conftest import Target, settled
 
 
 async def test_round_trip_with_two_supervisors_on_different_lite_topics(target: Target) -> None:
@@ -45,7 +45,7 @@ async def test_round_trip_with_two_supervisors_on_different_lite_topics(target: 
                 body = json.dumps({"task": task, "n": n}).encode()
                 await bus.publish(orders, body, keys=[task], tag="demo")
             await asyncio.wait_for(done.wait(), 30)
-            await asyncio.sleep(0.5)  # nothing else may arrive
+            await settled(target)  # whatever else arrived (wrongly) is in the inboxes now
 
     assert {t for t, _ in inbox["A"]} == {"task-a"}
     assert {t for t, _ in inbox["B"]} == {"task-b"}
@@ -68,7 +68,7 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(target: T
     async with Publisher(config, [orders]) as bus, TaskConsumer(config, orders, target.n("GID_push"), handler):
         await bus.publish(orders, b"work", keys=["task-x"])
         await asyncio.wait_for(succeeded.wait(), 20)
-        await asyncio.sleep(1.5)  # room for a wrong third attempt
+        await settled(target)  # acked: no (wrong) third attempt can follow
     assert attempts == [1, 2]
 
 

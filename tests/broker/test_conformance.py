@@ -31,7 +31,7 @@ from tests.broker.clients import (
     simple_consumer,
     wait_until,
 )
-from tests.broker.conftest import GROUPS, TOPICS, Target, with_overrides
+from tests.broker.conftest import GROUPS, TOPICS, Target, holds_nothing, with_overrides
 from tests.realbroker import apache_auth_session, wanted_brokers
 
 
@@ -293,14 +293,15 @@ async def test_idle_lite_topics_expire_after_their_ttl(broker_config: BrokerConf
             listener = Recorder()
             with producer(broker.endpoint, "Results") as p:
                 p.send(message("Results", b"stale", lite_topic="task-old"))
-                time.sleep(3.0)  # idle longer than the 2 s TTL: the lite topic and its messages are gone
+                # idle longer than the 2 s TTL: the lite topic and its messages are gone
+                assert wait_until(lambda: not broker.engine.catalog.messages.get(("", "Results")), 10)
                 with lite_consumer(broker.endpoint, "GID_lite", "Results", listener) as c:
                     for name in ("task-old", "task-new"):
                         c.subscribe_lite(name)
                     c.subscribe_lite_all()
                     p.send(message("Results", b"fresh", lite_topic="task-new"))  # a live lite topic still works
-                    wait_until(lambda: b"fresh" in listener.bodies(), 5)
-                    time.sleep(0.5)
+                    assert wait_until(lambda: b"fresh" in listener.bodies(), 5)
+                    assert wait_until(lambda: holds_nothing(broker), 5)  # nothing (stale) left to deliver
             return listener.bodies()
 
         assert await asyncio.to_thread(scenario) == [b"fresh"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.standins.fake_slack import FakeSlack, PostedMessage
+from tests.waiting import settled
 
 _OURS = ("TOURGUIDE_", "SLACK_", "DINGTALK_", "DASHSCOPE", "OPENAI")
 
@@ -77,7 +78,7 @@ async def test_sigterm_before_the_answer_went_out_then_restart_delivers_it_once(
         assert _answers(slack) == []
         async with running_bot(tmp_path, slack):
             await slack.wait_for(lambda: len(_answers(slack)) == 1, timeout=60)
-            await asyncio.sleep(1.0)  # room for a (wrong) second delivery
+            await settled(tmp_path / "data")  # a (wrong) second delivery would have happened by now
 
     assert len(_answers(slack)) == 1
     assert _answers(slack)[0].thread_ts == mention["ts"]

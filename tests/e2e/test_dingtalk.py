@@ -4,7 +4,6 @@ embedded broker. Assertions are on the frames, webhook posts and OpenAPI calls t
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from bot.chat_runtime import chat_services
 from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
 from tests.standins.fake_dingtalk import FakeDingTalk, OpenApiCall, WebhookPost
+from tests.waiting import settled
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
@@ -58,7 +58,7 @@ async def test_group_message_is_acked_first_answered_once_via_webhook_with_an_at
         await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 1, timeout=15)
         again = await fake.repush(frame)  # DingTalk re-pushes the same msgId with a new frame id
         await fake.wait_for_ack(again)
-        await asyncio.sleep(1.0)  # room for a (wrong) second answer to show up
+        await settled(tmp_path)  # a (wrong) second answer would have been sent by now
         task_id = await p.sessions.task_for_event("dingtalk", frame.data["msgId"])
 
     assert ack.code == 200
@@ -113,7 +113,7 @@ async def test_25_answers_in_one_group_are_all_delivered_within_the_rate_limit(t
         for n in range(25):  # empty @-mentions: each gets the usage help, 25 answers due at once
             await fake.push_chatbot_message("", sender_staff_id=f"staff{n:03d}")
         await fake.wait_for(lambda: len(fake.webhook_posts) == 25, timeout=15)
-        await asyncio.sleep(0.5)
+        await settled(tmp_path)
         statuses = [(await p.outbox.get(t)) for t in await _tasks(p, fake)]
 
     posts = fake.webhook_posts

@@ -21,6 +21,7 @@ from bot.chat_runtime import chat_services
 from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
 from tests.standins.fake_dingtalk import FakeDingTalk, WebhookPost
+from tests.waiting import settled
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
@@ -77,7 +78,7 @@ async def test_bad_signature_and_stale_or_future_timestamps_are_refused_and_noth
             await fake.post_callback(url, stale, age_s=3601),  # DingTalk's window is one hour
             await fake.post_callback(url, ahead, age_s=-3601),
         ]
-        await asyncio.sleep(1.0)  # room for (wrong) work to show up
+        await settled(tmp_path)  # (wrong) work would have been done by now
         seen = [await p.sessions.task_for_event("dingtalk", d["msgId"]) for d in (forged, stale, ahead)]
 
     assert [r.status for r in results] == [401, 401, 401]
@@ -92,7 +93,7 @@ async def test_a_repeated_msg_id_is_answered_once(tmp_path: Path) -> None:
         first, again = await asyncio.gather(fake.post_callback(url, data), fake.post_callback(url, data))
         await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 1, timeout=15)
         late = await fake.post_callback(url, data)  # a re-push after the answer went out
-        await asyncio.sleep(1.0)  # room for a (wrong) second answer
+        await settled(tmp_path)  # a (wrong) second answer would have been sent by now
 
     assert [first.status, again.status, late.status] == [200, 200, 200]
     assert len(itineraries(fake.webhook_posts)) == 1

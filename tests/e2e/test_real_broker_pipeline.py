@@ -33,6 +33,7 @@ from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env
 from tests.realbroker import ApacheSession, apache_session
 from tests.standins.fake_slack import FakeSlack, PostedMessage
+from tests.waiting import settled
 
 pytestmark = [pytest.mark.slow, pytest.mark.apache]
 NOW_ISO = "2026-11-23T09:00:00+08:00"
@@ -190,7 +191,7 @@ async def test_bot_with_agents_answers_one_slash_command_once(apache: ApacheSess
                 await slack.wait_connected(timeout=30)
                 await slack.push_slash_command("/trip", "3 days in Kyoto next weekend", user_id="U1")
                 await slack.wait_for(lambda: len(_answers(slack)) == 1, timeout=120)
-                await asyncio.sleep(1.0)  # room for a (wrong) second answer
+                await settled(tmp_path / "data")  # a (wrong) second answer would have been sent by now
             finally:
                 if proc.returncode is None:
                     proc.send_signal(signal.SIGTERM)

@@ -22,6 +22,7 @@ from bot.chat_runtime import ChatServices, chat_services
 from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
 from tests.standins.fake_slack import FakeSlack, PostedMessage, Workspace
+from tests.waiting import settled
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 REQUEST = "3 days in Kyoto next weekend"
@@ -140,7 +141,7 @@ async def test_a_workspace_that_never_installed_gets_no_answer(tmp_path: Path) -
             assert await install(services, "T0ALPHA") == 200
             await mention(slack, services, alpha, "C0ALPHA")
             await slack.wait_for(lambda: len(answers(slack)) == 1, timeout=15)
-            await asyncio.sleep(0.5)  # room for a (wrong) answer to the stranger
+            await settled(tmp_path)  # a (wrong) answer to the stranger would have been sent by now
 
     assert refused.status == 200 and "reinstall" in refused.body  # Bolt: no retries, a hint, no work
     assert {m.channel for m in slack.posted_messages} == {"C0ALPHA"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,18 +16,10 @@ from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env, free_port
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-async def _wait_for(condition: object, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp_path: Path) -> None:
@@ -62,15 +52,19 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
                 return steps == {"weather": StepStatus.OK, "travel": StepStatus.SENT}
 
             with bot_process(["supervisor"], env, logs) as supervisor:
-                await _wait_for(travel_sent)
+                await until(travel_sent, what="travel step sent")
                 supervisor.kill()  # SIGKILL right after the weather result was committed
                 supervisor.wait(10)
 
+            def travel_result_published() -> bool:  # the agent logs it once the broker stored the result
+                return any("step done" in line and f"task_id={task_id}" in line and "agent=travel" in line
+                           for line in logs.read_text().splitlines())
+
             with bot_process(["agent", "travel"], env, logs):  # its result waits in the lite topic meanwhile
-                await asyncio.sleep(2)
+                await until(travel_result_published, what="travel result published")
                 assert (await store.get(task_id)).status == SessionStatus.RUNNING  # type: ignore[union-attr]
                 with bot_process(["supervisor"], env, logs):
-                    await _wait_for(lambda: _finished(store, task_id))
+                    await until(lambda: _finished(store, task_id), what="session finished")
 
         reply = await outbox.get(task_id)
         assert reply is not None
