@@ -1,23 +1,28 @@
-"""The ``tourguide`` command line: parses options, configures logging, hands over to the app builder."""
+"""The ``tourguide`` command line: parses options, configures logging, loads the settings once and hands
+over to the composition root (:mod:`bot.wiring`). A new command is a click function calling one ``run_*``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from bot.broker.errors import BrokerError as EmbeddedBrokerError
 from bot.errors import TourGuideError
 from bot.logs import configure
+from bot.ops.cli import dlq, status_cmd
 from bot.realbroker.cli import rocketmq
+from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.runtime import AgentKind, AgentMode
 
 
 async def _with_roomy_executor(coro: Coroutine[Any, Any, int | None]) -> int | None:
@@ -51,17 +56,15 @@ def _exit(code: int) -> None:
     sys.exit(code)
 
 
-async def wait_for_stop_signal() -> None:
-    """Return on SIGTERM or SIGINT (Ctrl-C)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+def _with_settings(command: Callable[[Settings], Coroutine[Any, Any, int | None]]) -> None:
+    """Load the settings once (exit 2 naming every invalid variable) and run ``command`` on them."""
     try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        settings = load_settings()
+    except TourGuideError as exc:
+        click.echo(f"error: {exc}", err=True)
+        _exit(2)
+        return
+    _run(command(settings))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -98,9 +101,10 @@ def broker(host: str, port: int, data_dir: Path | None, auto_create: bool, lenie
 
     The project's topics and groups (see `tourguide topics list`) are created at start.
     """
-    from bot.app import run_broker
+    from bot.wiring import run_broker
 
-    _run(run_broker(host, port, data_dir, auto_create=auto_create, strict=not lenient, auth_pairs=auth_pairs))
+    _with_settings(lambda settings: run_broker(settings, host, port, data_dir, auto_create=auto_create,
+                                               strict=not lenient, auth_pairs=auth_pairs))
 
 
 @main.group()
@@ -129,9 +133,9 @@ def topics_apply(data_dir: Path | None) -> None:
 
     Run it while the broker is stopped (the broker also applies them itself at start).
     """
-    from bot.app import apply_topics
+    from bot.wiring import apply_topics
 
-    _run(apply_topics(data_dir))
+    _with_settings(lambda settings: apply_topics(settings, data_dir))
 
 
 @topics.command("mqadmin")
@@ -172,18 +176,18 @@ _AGENTS_HELP = ("Where the Weather and Travel agents run: as child processes (pr
 @click.argument("kind", type=click.Choice(["weather", "travel"]))
 def agent_cmd(kind: str) -> None:
     """Run one worker agent (scale out by starting more: they share a consumer group)."""
-    from bot.app import run_agent
+    from bot.wiring import run_agent
 
-    _run(run_agent(kind))
+    _with_settings(lambda settings: run_agent(settings, cast("AgentKind", kind)))
 
 
 @main.command("supervisor")
 @click.option("--with-agents", is_flag=True, help="Also run both agents in this process.")
 def supervisor_cmd(with_agents: bool) -> None:
     """Run the Supervisor: resumes unfinished sessions and runs new ones from the database."""
-    from bot.app import run_supervisor
+    from bot.wiring import run_supervisor
 
-    _run(run_supervisor(with_agents))
+    _with_settings(lambda settings: run_supervisor(settings, with_agents))
 
 
 @main.command("ask")
@@ -197,9 +201,9 @@ def ask_cmd(text: str, as_json: bool, now: str | None, agents: str) -> None:
 
     Example: tourguide ask "帮我做一个下周三到下周日杭州周边自驾游方案"
     """
-    from bot.app import run_ask
+    from bot.wiring import run_ask
 
-    _run(run_ask(text, as_json, now, agents))
+    _with_settings(lambda settings: run_ask(settings, text, as_json, now, cast("AgentMode", agents)))
 
 
 @main.command("chat")
@@ -208,9 +212,9 @@ def ask_cmd(text: str, as_json: bool, now: str | None, agents: str) -> None:
               help=_AGENTS_HELP)
 def chat_cmd(now: str | None, agents: str) -> None:
     """Chat in the terminal (prompt `You >`); follow-ups like “改成3天” amend the last plan."""
-    from bot.app import run_chat
+    from bot.wiring import run_chat
 
-    _run(run_chat(now, agents))
+    _with_settings(lambda settings: run_chat(settings, now, cast("AgentMode", agents)))
 
 
 @bench.command("pipeline")
@@ -238,18 +242,43 @@ def bot_cmd(with_agents: bool) -> None:
     TOURGUIDE_SLACK_HTTP_PORT). DingTalk: DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET (Stream mode).
     Exits 2 with a hint when none is configured.
     """
-    from bot.chat_runtime import run_bot
+    from bot.wiring import run_bot
 
-    _run(run_bot(with_agents))
+    _with_settings(lambda settings: run_bot(settings, with_agents))
 
 
 @main.command("trace")
 @click.argument("task_id")
 def trace_cmd(task_id: str) -> None:
     """Show every hop of one request (session, steps published, results, answer delivered)."""
-    from bot.app import run_trace
+    from bot.wiring import run_trace
 
-    _run(run_trace(task_id))
+    _with_settings(lambda settings: run_trace(settings, task_id))
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="HTTP port (0 = any free port).")
+@click.option("--with-agents", is_flag=True, help="Also run the Weather and Travel agents in this process.")
+def web_cmd(host: str, port: int, with_agents: bool) -> None:
+    """Serve the web page: chat with live progress, day cards with weather, each task's message trace.
+
+    TOURGUIDE_WEB_TOKEN makes every browser present an access token once (open /?token=...);
+    TOURGUIDE_WEB_ADMIN_TOKEN lets its holder see every task's trace (a browser sees only its own).
+    """
+    from bot.web_cli import run_web
+
+    _with_settings(lambda settings: run_web(settings, host, port, with_agents))
+
+
+@bench.command("web")
+@click.option("--clients", default=300, show_default=True, help="Browsers, each with an SSE stream and one request.")
+@click.option("--agent-latency", default=1.0, show_default=True, help="Simulated model seconds per agent step.")
+def bench_web(clients: int, agent_latency: float) -> None:
+    """N concurrent SSE clients each running one request: all complete, p99 time to first progress, RSS."""
+    from benchmarks.web import run
+
+    _with_settings(lambda settings: run(settings, clients, agent_latency))
 
 
 @bench.command("plans")
@@ -261,3 +290,5 @@ def bench_plans() -> None:
 
 
 main.add_command(rocketmq)
+main.add_command(status_cmd)
+main.add_command(dlq)

@@ -1,30 +1,38 @@
-"""Delivers the reply outbox to one chat platform: each due answer is sent once and then marked.
+"""Delivers the reply outbox to one chat adapter: each due answer is sent once and then marked.
 
-One ``OutboxSender`` per platform per process. A row is "claimed" by putting its task ID in the
-in-flight set before anything is sent, so the polling loop can never hand the same row to two
-deliveries at once; ``mark_sent`` runs only after the platform accepted the answer, and a failure
-becomes ``mark_retry`` with exponential backoff until the retry policy gives up. Unsent rows of a
-previous run are due at start-up, so answers survive restarts.
+The only writer of an outbox row's delivery state. One ``OutboxSender`` per adapter per process. A
+row is "claimed" by putting its task ID in the in-flight set before anything is sent, so the loop can
+never hand the same row to two deliveries at once; ``mark_sent`` runs only after the platform
+accepted the answer, each accepted part of a split answer is recorded as the adapter reports it, and
+a failure becomes ``mark_retry`` with exponential backoff until the retry policy gives up.
+
+Wake-ups: the outbox calls back right after this process queued an answer; otherwise the sender
+sleeps until the earliest pending row is due (a retry's backoff, also one left by a previous run),
+at most :data:`SAFETY_POLL_S`: that slow poll finds rows another process queued (``tourguide
+supervisor`` finishing a session of a bot process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
 from bot import background
 from bot.errors import RateLimited
 from bot.logs import log_context
-from bot.models import Progress, Reply
+from bot.models import Reply
+from bot.ports import ChatAdapter
 from storage.outbox import Outbox
 
 log = logging.getLogger("tourguide.outbox")
 
-Deliver = Callable[[Reply], Awaitable[None]]
+SAFETY_POLL_S = 30.0  # only for rows queued by another process; this process's rows wake the sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,21 +50,27 @@ class RetryPolicy:
 
 
 class OutboxSender:
-    """Polls ``outbox.due(platform)`` and delivers each row exactly once; ``async with`` runs it."""
+    """Delivers ``outbox.due(adapter.platform)`` through ``adapter.deliver``; ``async with`` runs it.
 
-    def __init__(self, platform: str, outbox: Outbox, deliver: Deliver, policy: RetryPolicy | None = None, *,
-                 poll_s: float = 1.0, shutdown_grace_s: float = 5.0) -> None:
-        self._platform = platform
+    ``owns`` narrows the rows to those this process can deliver (the terminal: the requests it waits for).
+    """
+
+    def __init__(self, outbox: Outbox, adapter: ChatAdapter, policy: RetryPolicy | None = None, *,
+                 owns: Callable[[Reply], bool] | None = None, safety_poll_s: float = SAFETY_POLL_S,
+                 shutdown_grace_s: float = 5.0) -> None:
+        self._platform = adapter.platform
         self._outbox = outbox
-        self._deliver = deliver
+        self._adapter = adapter
         self._policy = policy or RetryPolicy()
-        self._poll_s = poll_s
+        self._owns = owns
+        self._poll_s = safety_poll_s
         self._grace_s = shutdown_grace_s
         self._wake = asyncio.Event()
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> OutboxSender:
+        self._outbox.watch(self._queued)
         self._wake.set()  # start-up pass: rows left by a previous run are sent now
         self._loop = asyncio.create_task(self._run(), name=f"outbox-{self._platform}")
         return self
@@ -77,31 +91,45 @@ class OutboxSender:
         """Look for due answers now instead of at the next poll."""
         self._wake.set()
 
-    async def on_progress(self, event: Progress) -> None:
-        """Supervisor listener: a finished session has an answer waiting."""
-        if event.phase == "finished":
-            self.wake()
+    def _queued(self, platform: str) -> None:
+        if platform == self._platform:
+            self._wake.set()
 
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            checked = time.time()
             try:
                 due = await self._outbox.due(self._platform)
             except Exception:
                 log.exception("reading the outbox failed")
                 due = []
             for reply in due:
+                if self._owns is not None and not self._owns(reply):
+                    continue
                 if reply.task_id not in self._in_flight:  # the claim: one delivery per row at a time
                     task = asyncio.create_task(self._send(reply), name=f"deliver-{reply.task_id}")
                     self._in_flight[reply.task_id] = task
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                await asyncio.wait_for(self._wake.wait(), await self._sleep_s(checked))
+
+    async def _sleep_s(self, checked: float) -> float:
+        """Until the next row not yet due at ``checked`` is due, at most the safety poll (rows due by then
+        were handed out above; each delivery wakes the loop when it ends)."""
+        try:
+            due_at = await self._outbox.next_attempt_at(self._platform, checked)
+        except Exception:
+            log.exception("reading the outbox failed")
+            return self._poll_s
+        if due_at is None:
+            return self._poll_s
+        return min(self._poll_s, max(due_at - time.time(), 0.05))
 
     async def _send(self, reply: Reply) -> None:
         with log_context(task_id=reply.task_id, platform=self._platform):
             try:
                 await self._outbox.begin_attempt(reply.task_id)  # committed before the platform sees anything
-                await self._deliver(reply)
+                await self._adapter.deliver(reply, functools.partial(self._outbox.mark_part_sent, reply.task_id))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -2,18 +2,21 @@
 
 An adapter is handed a :class:`Requests` (events in) and implements :class:`ChatAdapter` (answers and
 progress out). It never sees storage, the Supervisor or the composition root: the wiring connects the
-three, the ``OutboxSender`` calls :meth:`ChatAdapter.deliver`, and the Supervisor's progress stream
-calls :meth:`ChatAdapter.on_progress`.
+three, the outbox sender (:mod:`bot.delivery`) calls :meth:`ChatAdapter.deliver`, and the Supervisor's
+progress stream calls :meth:`ChatAdapter.on_progress`. A chat platform registers itself with one
+:class:`Platform` entry in the wiring's ``PLATFORMS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from bot.models import InboundMessage, Progress, Reply
+from bot.schemas import Language
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,7 @@ class Submitted:
     task_id: str
     started: bool  # a session with agent steps is running
     duplicate: bool = False
+    language: Language = Language.EN  # the request's language, once it was read (process)
 
 
 class Requests(Protocol):
@@ -49,14 +53,27 @@ class Requests(Protocol):
         ...
 
 
+class Traces(Protocol):
+    """Read-only: the recorded hops of one request (``/trace`` in the terminal)."""
+
+    async def traces(self, task_id: str) -> Sequence[tuple[float, str, str]]:
+        """``(unix time, hop, detail)`` of every hop, oldest first."""
+        ...
+
+
 AcceptedParts = Callable[[int], Awaitable[None]]
 """Called by :meth:`ChatAdapter.deliver` after the platform accepted the first N messages of an answer."""
 
 
 class ChatAdapter(Protocol):
-    """One chat platform: ``async with`` runs it (connections, listeners), leaving closes it."""
+    """One chat platform: ``async with`` runs it (connections, listeners, HTTP endpoints), leaving closes it."""
 
-    platform: str
+    platform: str  # ConversationRef.platform of its conversations: the outbox rows it delivers
+
+    @property
+    def url(self) -> str:
+        """Where the platform posts events to us (HTTP modes), empty when we connect out."""
+        ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -71,5 +88,24 @@ class ChatAdapter(Protocol):
         ...
 
     async def on_progress(self, event: Progress) -> None:
-        """Show a step going out, coming back, or the session finishing; must not block the Supervisor."""
+        """Show a step going out, coming back, or the session finishing; must not block the Supervisor.
+
+        Called for every session: an adapter ignores events whose ``ref.platform`` is not its own.
+        """
         ...
+
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, slots=True)
+class Platform(Generic[S]):
+    """A chat platform as the wiring sees it: its settings, whether they are set, and how to build it."""
+
+    load: Callable[[], S]  # reads its settings class from the environment; ConfigError when invalid
+    configured: Callable[[S], bool]  # its credentials are set: ``tourguide bot`` runs it
+    build: Callable[[S, Requests, Path], ChatAdapter]  # (settings, requests, data dir for its own store)
+    hint: str  # the variables to set, shown when no platform is configured
+
+
+AnyPlatform = Platform[Any]

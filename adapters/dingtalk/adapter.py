@@ -4,8 +4,9 @@ Translates only. The SDK (dingtalk-stream 0.24.3) makes blocking ``requests`` ca
 runs ``client.start()`` and only stops when cancelled twice, so it gets a thread and an event loop of
 its own (:class:`StreamThread`). Our handler runs the commit (dedupe by ``msgId``, session) on the
 bot's loop and ACKs the frame only after it; starting the session and progress happen after the ACK.
-Progress is an AI card (:mod:`dingtalk_progress`) when a card template is configured, else one short
-"planning…" message.
+Progress is an AI card (:mod:`adapters.dingtalk.progress`) when a card template is configured, else one
+short "planning…" message. Messages also arrive as HTTP callbacks (:mod:`adapters.dingtalk.http`) when
+that mode is chosen.
 The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through an
 ``open_connection`` override, because the SDK copies that variable at import time.
 """
@@ -13,32 +14,37 @@ The gateway URL comes from our settings (``DINGTALK_OPENAPI_ENDPOINT``) through 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import platform
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import dingtalk_stream
+import httpx
 import requests
 from dingtalk_stream.frames import AckMessage
 
-from adapters.dingtalk_progress import ProgressCards
-from adapters.dingtalk_sender import DingTalkSender, split_markdown
+from adapters.dingtalk.card import CardApi
+from adapters.dingtalk.http import http_callback
+from adapters.dingtalk.progress import ProgressCards
+from adapters.dingtalk.sender import ConversationLimiter, DingTalkSender, split_markdown
+from adapters.dingtalk.settings import DingTalkSettings
 from bot.logs import log_context
-from bot.models import ConversationRef, InboundMessage, Reply
-from bot.runtime import Pipeline
+from bot.models import ConversationRef, InboundMessage, Progress, Reply
+from bot.ports import AcceptedParts, Requests
+from bot.schemas import Language
+from bot.wording import reply_language, wording
 
 log = logging.getLogger("tourguide.dingtalk")
 
 PLATFORM = "dingtalk"
 ACK_WAIT_S = 5.0  # longest the Stream ACK waits for the commit (DingTalk redelivers unacked frames)
-_PLANNING = {True: "🧭 正在为你规划行程，请稍候…", False: "🧭 Planning your trip, one moment…"}
-_TITLES = {True: "行程助手", False: "Tour guide"}
 
 
 class _StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
@@ -127,14 +133,61 @@ class StreamThread:
 
 
 class DingTalkAdapter:
-    """Robot messages become InboundMessages; answers go back through the sender."""
+    """The DingTalk chat adapter: robot messages become InboundMessages; answers go back through the sender.
 
-    def __init__(self, pipeline: Pipeline, sender: DingTalkSender, cards: ProgressCards | None = None) -> None:
-        self._pipeline = pipeline
-        self._sender = sender
-        self._cards = cards  # progress as an AI card (a card template is configured), else one message
-        self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
+    ``async with`` opens the HTTP client, the progress cards (when a card template is configured) and the
+    Stream connection or the HTTP callback endpoint (``url``).
+    """
+
+    platform = PLATFORM
+
+    def __init__(self, settings: DingTalkSettings, requests: Requests, data_dir: Path | None = None) -> None:
+        self._settings = settings
+        self._requests = requests
+        self._sender: DingTalkSender | None = None
+        self._cards: ProgressCards | None = None  # progress as an AI card, else one "planning…" message
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stack = contextlib.AsyncExitStack()
+        self.url = ""
+
+    async def __aenter__(self) -> DingTalkAdapter:
+        settings = self._settings
+        secret = settings.client_secret.get_secret_value()
+        async with contextlib.AsyncExitStack() as stack:
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=15.0))
+            self._sender = sender = DingTalkSender(
+                http, endpoint=settings.openapi_endpoint, client_id=settings.client_id, client_secret=secret,
+                robot_code=settings.robot_code,
+                limiter=ConversationLimiter(settings.rate_per_minute, settings.rate_window_s))
+            if settings.card_template_id:  # closed before the HTTP client they use
+                self._cards = await stack.enter_async_context(
+                    ProgressCards(CardApi(sender, settings.card_template_id)))
+            stack.push_async_callback(self._stop_tasks)
+            if settings.serving == "http":
+                self.url = await stack.enter_async_context(
+                    http_callback(self.on_message, secret, settings.http_host, settings.callback_port))
+                log.info("DingTalk adapter running (HTTP callbacks at %s)", self.url)
+            else:
+                thread, handler = self.stream(settings.client_id, secret, settings.openapi_endpoint)
+                stack.callback(handler.async_executor.shutdown, wait=False)
+                await stack.enter_async_context(thread)
+                log.info("DingTalk adapter running (Stream mode)")
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _stop_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _send(self) -> DingTalkSender:
+        assert self._sender is not None, "used before async with"
+        return self._sender
 
     def stream(self, client_id: str, client_secret: str, endpoint: str) -> tuple[StreamThread, Any]:
         """The stream thread to run, and the SDK handler (its thread pool must be shut down after)."""
@@ -154,7 +207,7 @@ class DingTalkAdapter:
             return  # our own message
         message = inbound(data)
         with log_context(platform=PLATFORM):
-            received = await self._pipeline.intake.receive(message)
+            received = await self._requests.receive(message)
         if not received.duplicate:
             task = asyncio.create_task(self._run(received.task_id, message))
             self._tasks.add(task)
@@ -163,32 +216,36 @@ class DingTalkAdapter:
     async def _run(self, task_id: str, message: InboundMessage) -> None:
         with log_context(task_id=task_id, platform=PLATFORM):
             try:
-                submitted = await self._pipeline.intake.process(message, task_id)
+                submitted = await self._requests.process(message, task_id)
             except Exception:
                 log.exception("could not process message %s", message.event_id)
                 return
-            finally:
-                self.after_submit()
             log.info("request submitted (started=%s)", submitted.started)
             if not submitted.started:
                 return
-            planning = functools.partial(self._planning, message.ref, _is_zh(message.text))
+            planning = functools.partial(self._planning, message.ref, submitted.language)
             if self._cards is not None:
-                self._cards.start(submitted.task_id, message.ref, fallback=planning)
+                self._cards.start(submitted.task_id, message.ref, submitted.language, fallback=planning)
             else:
                 await planning()
 
-    async def _planning(self, ref: ConversationRef, zh: bool) -> None:
+    async def _planning(self, ref: ConversationRef, language: Language) -> None:
+        words = wording(language)
         try:
-            await self._sender.send_markdown(ref, _TITLES[zh], _PLANNING[zh])
+            await self._send().send_markdown(ref, words.answer_title, words.planning_message)
         except Exception as exc:  # progress is a courtesy; the answer goes through the outbox
             log.warning("planning message not sent: %s", exc)
 
-    async def deliver(self, reply: Reply) -> None:
+    async def on_progress(self, event: Progress) -> None:
+        """The progress card follows the session (when cards are on)."""
+        if self._cards is not None:
+            await self._cards.on_progress(event)
+
+    async def deliver(self, reply: Reply, accepted: AcceptedParts) -> None:
         """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited).
 
-        A long answer goes out in parts; each accepted part is recorded in the outbox, so a retry (also
-        after a restart) resumes with the first part DingTalk has not accepted yet.
+        A long answer goes out in parts; each accepted part is reported, so a retry (also after a
+        restart) resumes with the first part DingTalk has not accepted yet.
         """
         parts = split_markdown(reply.text)
         first = reply.parts_sent
@@ -198,11 +255,12 @@ class DingTalkAdapter:
             log.warning("part %d may have reached DingTalk before a crash; not sending it again", first + 1)
             first += 1
             if len(parts) > 1:
-                await self._pipeline.outbox.mark_part_sent(reply.task_id, first)
+                await accepted(first)
+        title = wording(reply_language(reply.payload)).answer_title
         for index in range(first, len(parts)):
-            await self._sender.send_part(reply.ref, _TITLES[_is_zh(reply.text)], parts[index])
+            await self._send().send_part(reply.ref, title, parts[index])
             if len(parts) > 1:  # a single message is covered by mark_sent alone
-                await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)
+                await accepted(index + 1)
 
 
 def inbound(data: dict[str, Any]) -> InboundMessage:
@@ -228,8 +286,3 @@ def _content(data: dict[str, Any]) -> tuple[str, bool]:
         text = "".join(str(i.get("text", "")) for i in items if isinstance(i, dict))
         return text.strip(), any(isinstance(i, dict) and "downloadCode" in i for i in items)
     return "", True  # picture, file, audio, video: we only read text
-
-
-def _is_zh(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-

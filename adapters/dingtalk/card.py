@@ -17,25 +17,20 @@ and never reach the session; a card that cannot be created falls back to the pla
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.dingtalk_sender import DingTalkSender
+from adapters.dingtalk.sender import DingTalkSender
 from bot.errors import ExternalServiceError
-from bot.models import ConversationRef, Session, SessionStatus, StepStatus
+from bot.models import ConversationRef, SessionStatus, StepState, StepStatus
 from bot.schemas import Language
+from bot.wording import wording
 
 CONTENT_KEY = "msgContent"  # the markdown variable of DingTalk's AI card templates (and the SDK's)
 PROCESSING, INPUTING, FINISHED, FAILED = "1", "2", "3", "5"  # AICardStatus; card params are strings
 
 _MARKS = {StepStatus.PENDING: "○", StepStatus.SENT: "→", StepStatus.OK: "✓", StepStatus.FAILED: "✗"}
-_STEP_NAMES = {"weather": ("天气", "Weather"), "travel": ("行程", "Itinerary")}
-_HEADINGS = {
-    SessionStatus.RUNNING: ("🧭 正在规划行程…", "🧭 Planning your trip…"),
-    SessionStatus.COMPLETED: ("✅ 规划完成，行程见下方消息", "✅ Done: your plan is below"),
-    SessionStatus.NEEDS_CLARIFICATION: ("💬 需要补充信息，请看下方消息", "💬 I need a little more detail: see below"),
-    SessionStatus.FAILED: ("⚠️ 没能完成，请看下方说明", "⚠️ I could not finish: see below"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +42,19 @@ class CardView:
     failed: bool
 
 
-_SLOW = ("（比平时慢，AI 可能在重试）", " (slower than usual: the AI may be retrying)")
-
-
-def render(session: Session, slow: frozenset[str] = frozenset()) -> CardView:
+def render(status: SessionStatus, language: Language, steps: Sequence[StepState],
+           slow: frozenset[str] = frozenset()) -> CardView:
     """The step list with ✓ / → / ✗ under a heading that tells where the session stands; a step whose
     kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so."""
-    zh = session.request.language == Language.ZH
-    heading = _HEADINGS[session.status][0 if zh else 1]
-    lines = [f"**{heading}**", ""]
-    for step in session.steps:
-        name = _STEP_NAMES.get(step.kind.value, (step.kind.value, step.kind.value))[0 if zh else 1]
-        note = _SLOW[0 if zh else 1] if step.status == StepStatus.SENT and step.kind.value in slow else ""
+    words = wording(language)
+    shown = status if status in words.headings else SessionStatus.FAILED
+    lines = [f"**{words.headings[shown]}**", ""]
+    for step in steps:
+        name = words.step_names.get(step.kind, step.kind.value)
+        note = words.slow_note if step.status == StepStatus.SENT and step.kind.value in slow else ""
         lines.append(f"- {_MARKS[step.status]} {name}{note}")
-    done = session.status != SessionStatus.RUNNING
-    return CardView("\n".join(lines), done, session.status == SessionStatus.FAILED)
+    done = status != SessionStatus.RUNNING
+    return CardView("\n".join(lines), done, shown == SessionStatus.FAILED)
 
 
 class CardApi:

@@ -3,9 +3,10 @@
 Translates only. ``/trip <request>`` posts a visible "planning…" message whose ts becomes the
 thread; ``app_mention`` and DM ``message`` events answer in the thread of the asking message
 (``thread_ts or ts``), so a reply inside that thread has the same ``ConversationRef.key`` and
-amends the plan. The intake dedupes by ``event_id`` (slash commands: ``trigger_id``); redeliveries
+amends the plan. The core dedupes by ``event_id`` (slash commands: ``trigger_id``); redeliveries
 (``x-slack-retry-num`` > 0) of an event already seen are dropped before any work. Answers are
-delivered by :meth:`SlackAdapter.deliver`, called by the outbox sender.
+delivered by :meth:`SlackAdapter.deliver`, called by the outbox sender; the status message is
+refreshed from the progress events alone (they carry the conversation, the language and the steps).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -26,13 +30,18 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters import http_guard, slack_blocks, slack_status
-from adapters.slack_workspaces import SingleWorkspace, WorkspaceClients, web_client
-from agents.supervisor.intake import Submitted
+import adapters.slack.blocks as slack_blocks
+import adapters.slack.status as slack_status
+from adapters import http_guard
+from adapters.slack.installations import SlackOAuthStorage
+from adapters.slack.settings import SlackSettings
+from adapters.slack.workspaces import InstalledWorkspaces, SingleWorkspace, WorkspaceClients, oauth_settings, web_client
 from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
-from bot.models import ConversationRef, InboundMessage, Progress, Reply
-from bot.runtime import Pipeline
+from bot.models import ConversationRef, InboundMessage, Phase, Progress, Reply, StepState, StepStatus
+from bot.ports import AcceptedParts, Requests, Submitted
+from bot.schemas import Language
+from bot.wording import language_of
 
 log = logging.getLogger("tourguide.slack")
 
@@ -43,41 +52,101 @@ SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
 _BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+OAUTH_DATABASE = "slack_installations.sqlite3"  # in the data directory: Slack's own store
 __all__ = ["SlackAdapter", "bolt_app", "http_mode", "socket_mode", "web_client"]
 
 
-class SlackAdapter:
-    """Owns the Bolt app; ``app`` is served by :func:`socket_mode` or :func:`http_mode`.
+@dataclass
+class _Status:
+    """What the status message of one request shows, as far as progress events told."""
 
-    ``oauth`` turns on multi-workspace installs (Bolt's OAuth flow and ``authorize``); ``clients``
-    then gives each workspace's client for the work done after the request (progress, answers).
+    ref: ConversationRef | None = None
+    language: Language = Language.EN
+    request_text: str = ""
+    steps: list[StepState] = field(default_factory=list)
+    slow: set[str] = field(default_factory=set)  # step kinds the Supervisor reported slow
+
+
+_RANK = {StepStatus.PENDING: 0, StepStatus.SENT: 1, StepStatus.OK: 2, StepStatus.FAILED: 2}
+
+
+class SlackAdapter:
+    """The Slack chat adapter: ``async with`` opens the OAuth store (many workspaces), builds the Bolt
+    app and serves it over Socket Mode or HTTP (``url``) until the block exits.
+
+    With OAuth, each workspace's client comes from its installation for the work done after the
+    request (progress, answers).
     """
 
-    def __init__(self, pipeline: Pipeline, client: AsyncWebClient, signing_secret: str = "", *,
-                 oauth: AsyncOAuthSettings | None = None, clients: WorkspaceClients | None = None) -> None:
-        self._pipeline = pipeline
-        self._clients = clients or SingleWorkspace(client)
+    platform = PLATFORM
+
+    def __init__(self, settings: SlackSettings, requests: Requests, data_dir: Path) -> None:
+        self._settings = settings
+        self._requests = requests
+        self._data_dir = data_dir
+        self._clients: WorkspaceClients | None = None
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
+        self._status: dict[str, _Status] = {}  # task -> what its status message shows
         self._finalized: set[str] = set()
-        self._slow: dict[str, set[str]] = {}  # task -> step kinds the Supervisor reported slow
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
-        self.after_submit: Callable[[], None] = lambda: None  # the outbox sender's wake (direct answers)
-        self.app = bolt_app(client, signing_secret, oauth)
-        self.signing_secret = signing_secret  # HTTP mode checks it before Bolt parses a body (http_guard)
-        if oauth is not None:  # uninstalls and revoked tokens delete the workspace's installation
-            self.app.enable_token_revocation_listeners()
-        self.app.command("/trip")(self._on_trip)
-        self.app.event("app_mention")(self._on_mention)
-        self.app.event("message")(self._on_message)
+        self._stack = contextlib.AsyncExitStack()
+        self.url = ""
+        self.signing_secret = settings.signing_secret.get_secret_value()  # checked before Bolt parses a body
+        self.app: AsyncApp | None = None
 
-    async def aclose(self) -> None:
+    async def __aenter__(self) -> SlackAdapter:
+        settings = self._settings
+        async with contextlib.AsyncExitStack() as stack:
+            oauth, clients = await self._oauth(stack) if settings.oauth_on else (None, None)
+            client = web_client(None if oauth else settings.bot_token.get_secret_value(), settings.api_url)
+            self._clients = clients or SingleWorkspace(client)
+            self.app = app = bolt_app(client, self.signing_secret, oauth)
+            if oauth is not None:  # uninstalls and revoked tokens delete the workspace's installation
+                app.enable_token_revocation_listeners()
+            app.command("/trip")(self._on_trip)
+            app.event("app_mention")(self._on_mention)
+            app.event("message")(self._on_message)
+            stack.push_async_callback(self._stop_tasks)
+            if settings.serving == "socket":
+                await stack.enter_async_context(socket_mode(app, settings.app_token.get_secret_value()))
+            else:
+                self.url = await stack.enter_async_context(
+                    http_mode(app, self.signing_secret, settings.http_host, settings.http_port))
+            log.info("Slack adapter running (%s mode%s)", settings.serving, ", OAuth installs" if oauth else "")
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _oauth(self, stack: contextlib.AsyncExitStack) -> tuple[AsyncOAuthSettings, WorkspaceClients]:
+        """The installation and state stores (SQLite in the data dir), Bolt's OAuth settings on them, and
+        the per-workspace clients for answers."""
+        settings = self._settings
+        storage = await stack.enter_async_context(SlackOAuthStorage(
+            self._data_dir / OAUTH_DATABASE, settings.client_id, state_ttl_s=settings.oauth_state_ttl_s,
+            key=settings.token_key.get_secret_value()))
+        oauth = oauth_settings(
+            client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value(),
+            scopes=[s.strip() for s in settings.scopes.split(",") if s.strip()],
+            redirect_uri=settings.redirect_uri, api_url=settings.api_url,
+            installations=storage.installations, states=storage.states, state_ttl_s=settings.oauth_state_ttl_s)
+        return oauth, InstalledWorkspaces(settings.api_url, storage.installations.bot_token_for_team)
+
+    async def _stop_tasks(self) -> None:
         """Stop pending status updates."""
         self._closed = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _workspace(self) -> WorkspaceClients:
+        assert self._clients is not None, "used before async with"
+        return self._clients
 
     # -- inbound -----------------------------------------------------------------------------------
 
@@ -105,11 +174,11 @@ class SlackAdapter:
     async def _trip_after_ack(self, message: InboundMessage, task_id: str, respond: Any) -> None:
         ref = message.ref
         with log_context(task_id=task_id, platform=PLATFORM):
-            client = await self._clients.for_team(ref.workspace)
+            client = await self._workspace().for_team(ref.workspace)
             ts = ""
             try:
-                posted = await client.chat_postMessage(
-                    channel=ref.channel, text=slack_status.planning(ref.user, message.text, show_request=True))
+                posted = await client.chat_postMessage(channel=ref.channel, text=slack_status.planning(
+                    ref.user, message.text, language_of(message.text), show_request=True))
                 ts = str(posted["ts"])
             except SlackApiError as exc:  # e.g. not_in_channel: the user still deserves an explanation
                 log.warning("cannot post in %s: %s", ref.channel, exc.response.get("error"))
@@ -117,6 +186,7 @@ class SlackAdapter:
                     await respond(text="I can't post in this conversation. Invite me to the channel, or mention "
                                        "me in one where I am.", response_type="ephemeral")
             # the "planning…" message is the thread the answer goes into
+            self._remember(task_id, message.text)
             await self._process(message.model_copy(update={"ref": ref.model_copy(
                 update={"thread": ts, "status_message": ts})}), task_id)
 
@@ -152,6 +222,7 @@ class SlackAdapter:
         with log_context(task_id=task_id, platform=PLATFORM):
             status = (await self._post_status(ref.workspace, ref.channel, ref.thread, ref.user, message.text)
                       if message.text else "")
+            self._remember(task_id, message.text)
             await self._process(message.model_copy(update={"ref": ref.model_copy(update={"status_message": status})}),
                                 task_id)
 
@@ -160,18 +231,20 @@ class SlackAdapter:
         """Commit the inbound event (nothing slower): the ack goes out when the listener returns."""
         message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC),
                                  has_attachments=has_files)
-        received = await self._pipeline.intake.receive(message)
+        received = await self._requests.receive(message)
         with log_context(task_id=received.task_id, platform=PLATFORM):
             log.info("request received (duplicate=%s)", received.duplicate)
         return message, received
 
     async def _process(self, message: InboundMessage, task_id: str) -> None:
         """Read the request, commit and start its session (or queue the direct answer)."""
-        try:
-            submitted = await self._pipeline.intake.process(message, task_id)
-            log.info("request submitted (started=%s)", submitted.started)
-        finally:
-            self.after_submit()
+        submitted = await self._requests.process(message, task_id)
+        log.info("request submitted (started=%s)", submitted.started)
+
+    def _remember(self, task_id: str, request_text: str) -> None:
+        """The request's text for its status message (progress events bring it too, but not to a direct
+        answer, whose status is finalized without any)."""
+        self._status.setdefault(task_id, _Status()).request_text = request_text
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -184,17 +257,18 @@ class SlackAdapter:
             log.info("concurrent redelivery of %s ignored", event_id)
             return False
         self._in_progress.add(event_id)
-        if await self._pipeline.sessions.task_for_event(PLATFORM, event_id):
+        if await self._requests.task_for_event(PLATFORM, event_id):
             self._in_progress.discard(event_id)
             log.info("redelivered event %s ignored", event_id)
             return False
         return True
 
     async def _post_status(self, team: str, channel: str, thread: str, user: str, text: str) -> str:
-        client = await self._clients.for_team(team)
+        client = await self._workspace().for_team(team)
         try:
             posted = await client.chat_postMessage(
-                channel=channel, thread_ts=thread, text=slack_status.planning(user, text, show_request=False))
+                channel=channel, thread_ts=thread,
+                text=slack_status.planning(user, text, language_of(text), show_request=False))
         except SlackApiError as exc:
             log.warning("no status message: %s", exc.response.get("error"))
             return ""
@@ -203,25 +277,29 @@ class SlackAdapter:
     # -- progress ----------------------------------------------------------------------------------
 
     async def on_progress(self, event: Progress) -> None:
-        """Supervisor listener: refresh the status message off the Supervisor's path."""
-        if event.phase == "slow" and event.kind is not None:
-            self._slow.setdefault(event.task_id, set()).add(event.kind.value)
-        if event.phase in ("sent", "ok", "failed", "slow") and not self._closed:
+        """Refresh the status message of a Slack request off the Supervisor's path."""
+        if event.ref is None or event.ref.platform != PLATFORM or self._closed or event.task_id in self._finalized:
+            return
+        status = self._status.setdefault(event.task_id, _Status())
+        status.ref, status.language = event.ref, event.language
+        status.request_text = event.request_text or status.request_text
+        status.steps = _newest(status.steps, event.steps)
+        if event.phase == Phase.SLOW and event.kind is not None:
+            status.slow.add(event.kind.value)
+        if event.phase != Phase.FINISHED:
             self._spawn(self._refresh_status(event.task_id))
 
     async def _refresh_status(self, task_id: str) -> None:
-        async with self._status_lock(task_id):
-            if task_id in self._finalized:
+        async with self._status_lock(task_id):  # one update at a time, each showing the newest state
+            status = self._status.get(task_id)
+            if task_id in self._finalized or status is None or status.ref is None or not status.ref.status_message:
                 return
-            session = await self._pipeline.sessions.get(task_id)  # read under the lock: the newest state wins
-            if session is None or session.ref.platform != PLATFORM or not session.ref.status_message:
-                return
-            ref = session.ref
-            text = slack_status.progress(session, ref.user, session.request.text, show_request=_is_parent(ref),
-                                         slow=frozenset(self._slow.get(task_id, ())))
+            ref = status.ref
+            text = slack_status.progress(status.steps, status.language, ref.user, status.request_text,
+                                         show_request=_is_parent(ref), slow=frozenset(status.slow))
             with log_context(task_id=task_id, platform=PLATFORM), \
                     contextlib.suppress(SlackApiError, ExternalServiceError):
-                client = await self._clients.for_team(ref.workspace)
+                client = await self._workspace().for_team(ref.workspace)
                 await client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
 
     def _status_lock(self, task_id: str) -> asyncio.Lock:
@@ -229,7 +307,7 @@ class SlackAdapter:
 
     # -- outbound ----------------------------------------------------------------------------------
 
-    async def deliver(self, reply: Reply) -> None:
+    async def deliver(self, reply: Reply, accepted: AcceptedParts) -> None:
         """Post the answer into its thread (several messages if long), then close the status message.
 
         Raises RateLimited / ExternalServiceError when Slack refuses. Each accepted part is recorded in
@@ -239,7 +317,7 @@ class SlackAdapter:
         first and parts already there (our message metadata carries task ID and part) are not posted again.
         """
         ref = reply.ref
-        client = await self._clients.for_team(ref.workspace)
+        client = await self._workspace().for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
         posted = await self._parts_in_thread(client, ref, reply.task_id) if reply.in_doubt else set()
         for index in range(reply.parts_sent, len(messages)):
@@ -255,9 +333,10 @@ class SlackAdapter:
                 except SlackApiError as exc:
                     raise _wrap(exc) from exc
             if len(messages) > 1:  # a single message is covered by mark_sent alone
-                await self._pipeline.outbox.mark_part_sent(reply.task_id, index + 1)
+                await accepted(index + 1)
         if ref.status_message:
             await self._finalize_status(reply)
+        self._status.pop(reply.task_id, None)
 
     async def _parts_in_thread(self, client: AsyncWebClient, ref: ConversationRef, task_id: str) -> set[int]:
         """Part numbers of this task's answer already in the thread (conversations.replies + metadata).
@@ -290,12 +369,11 @@ class SlackAdapter:
     async def _finalize_status(self, reply: Reply) -> None:
         async with self._status_lock(reply.task_id):
             self._finalized.add(reply.task_id)
-            self._slow.pop(reply.task_id, None)
-            session = await self._pipeline.sessions.get(reply.task_id)
-            request_text = session.request.text if session else ""
+            status = self._status.pop(reply.task_id, None)
+            request_text = status.request_text if status else ""
             text = slack_status.final(reply, reply.ref.user, request_text, show_request=_is_parent(reply.ref))
             try:
-                client = await self._clients.for_team(reply.ref.workspace)
+                client = await self._workspace().for_team(reply.ref.workspace)
                 await client.chat_update(channel=reply.ref.channel, ts=reply.ref.status_message, text=text)
             except Exception as exc:  # the answer is out; a stale status line is not worth a resend
                 log.warning("status message not updated: %s", exc)
@@ -326,6 +404,13 @@ def _hidden_env(*names: str) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def _newest(known: list[StepState], told: tuple[StepState, ...]) -> list[StepState]:
+    """Step states as far as any event told: events may arrive out of order, a state never goes back."""
+    if len(told) != len(known):
+        return list(told) if told else known
+    return [new if _RANK[new.status] >= _RANK[old.status] else old for old, new in zip(known, told, strict=True)]
+
+
 def _is_parent(ref: ConversationRef) -> bool:
     """The status message is the thread's parent (slash commands): it also shows the request."""
     return ref.status_message == ref.thread
@@ -339,9 +424,9 @@ def _wrap(exc: SlackApiError) -> ExternalServiceError:
 
 
 @contextlib.asynccontextmanager
-async def socket_mode(adapter: SlackAdapter, app_token: str) -> AsyncIterator[None]:
+async def socket_mode(app: AsyncApp, app_token: str) -> AsyncIterator[None]:
     """Serve the app over Socket Mode (no public URL) until the block exits."""
-    handler = AsyncSocketModeHandler(adapter.app, app_token)
+    handler = AsyncSocketModeHandler(app, app_token)
     await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
         yield
@@ -355,10 +440,10 @@ async def socket_mode(adapter: SlackAdapter, app_token: str) -> AsyncIterator[No
 
 
 @contextlib.asynccontextmanager
-async def http_mode(adapter: SlackAdapter, host: str, port: int) -> AsyncIterator[str]:
+async def http_mode(app: AsyncApp, signing_secret: str, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``POST /slack/events`` (Bolt verifies signatures and timestamps); yields its URL."""
-    app = http_guard.protect_slack(adapter.app.web_app(path="/slack/events"), adapter.signing_secret, "/slack/events")
-    runner = web.AppRunner(app, handle_signals=False)
+    guarded = http_guard.protect_slack(app.web_app(path="/slack/events"), signing_secret, "/slack/events")
+    runner = web.AppRunner(guarded, handle_signals=False)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

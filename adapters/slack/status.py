@@ -1,58 +1,45 @@
-"""The one Slack status message of a request: its text while planning and once the answer is out."""
+"""The one Slack status message of a request: its text while planning and once the answer is out.
+
+Wording comes from :mod:`bot.wording`; this module only lays it out as mrkdwn.
+"""
 
 from __future__ import annotations
 
-from adapters.slack_blocks import escape
-from bot.models import Reply, Session, StepStatus
+from collections.abc import Sequence
+
+from adapters.slack.blocks import escape
+from bot.models import Reply, SessionStatus, StepState, StepStatus
 from bot.schemas import Language
-
-_STEP_NAMES = {"weather": ("天气", "Weather"), "travel": ("行程", "Itinerary")}
-_STEP_STATES = {
-    StepStatus.PENDING: ("⏸ 等待中", "⏸ waiting"),
-    StepStatus.SENT: ("⏳ 进行中", "⏳ working"),
-    StepStatus.OK: ("✅ 完成", "✅ done"),
-    StepStatus.FAILED: ("⚠️ 失败", "⚠️ failed"),
-}
-
-_SLOW = ("⏳ 比平时慢，仍在进行（AI 可能在重试）", "⏳ slower than usual, still working (the AI may be retrying)")
-_OUTCOMES = {
-    "completed": ("✅ 行程已发在下方。", "✅ Your plan is in the thread."),
-    "needs_clarification": ("💬 需要补充信息，请看下方回复。", "💬 I need a little more detail — see the thread."),
-}
-_OUTCOME_FAILED = ("⚠️ 没能完成，请看下方说明。", "⚠️ I could not finish — see the thread.")
+from bot.wording import reply_language, wording
 
 
-def _zh(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
-def _pick(zh: bool, pair: tuple[str, str]) -> str:
-    return pair[0] if zh else pair[1]
-
-
-def planning(user: str, request_text: str, *, show_request: bool) -> str:
-    """The first status text, posted before the request is handed to the pipeline."""
-    zh = _zh(request_text)
+def planning(user: str, request_text: str, language: Language, *, show_request: bool) -> str:
+    """The first status text, posted before the request is handed to the core."""
+    words = wording(language)
     # the user's own text is escaped: "/trip <!channel>" must not make the bot ping the channel
-    head = f"<@{user}> " + _pick(zh, ("的请求：", "asked:")) + f" {escape(request_text)}\n" if show_request else ""
-    return head + _pick(zh, ("🧭 正在规划…", "🧭 Planning…"))
+    head = f"<@{user}> {words.asked} {escape(request_text)}\n" if show_request else ""
+    return head + words.planning
 
 
-def progress(session: Session, user: str, request_text: str, *, show_request: bool,
+def progress(steps: Sequence[StepState], language: Language, user: str, request_text: str, *, show_request: bool,
              slow: frozenset[str] = frozenset()) -> str:
     """The status text while steps go out and come back; ``slow``: step kinds out for unusually long."""
-    zh = session.request.language == Language.ZH
-    lines = [planning(user, request_text, show_request=show_request)]
-    for step in session.steps:
-        name = _pick(zh, _STEP_NAMES.get(step.kind.value, (step.kind.value, step.kind.value)))
-        state = _SLOW if step.status == StepStatus.SENT and step.kind.value in slow else _STEP_STATES[step.status]
-        lines.append(f"• {name}: {_pick(zh, state)}")
+    words = wording(language)
+    lines = [planning(user, request_text, language, show_request=show_request)]
+    for step in steps:
+        name = words.step_names.get(step.kind, step.kind.value)
+        slowed = step.status == StepStatus.SENT and step.kind.value in slow
+        lines.append(f"• {name}: {words.slow_state if slowed else words.step_states[step.status]}")
     return "\n".join(lines)
 
 
 def final(reply: Reply, user: str, request_text: str, *, show_request: bool) -> str:
     """The status text once the answer has been posted in the thread."""
-    zh = _zh(reply.text)
-    head = planning(user, request_text, show_request=show_request).rsplit("\n", 1)[0] + "\n" if show_request else ""
-    outcome = _OUTCOMES.get(str(reply.payload.get("status", "")), _OUTCOME_FAILED)
-    return head + _pick(zh, outcome)
+    language = reply_language(reply.payload)
+    words = wording(language)
+    head = planning(user, request_text, language, show_request=show_request).rsplit("\n", 1)[0] + "\n" \
+        if show_request else ""
+    status = str(reply.payload.get("status", ""))
+    outcome = SessionStatus(status) if status in (SessionStatus.COMPLETED, SessionStatus.NEEDS_CLARIFICATION) \
+        else SessionStatus.FAILED
+    return head + words.outcomes[outcome]

@@ -11,7 +11,6 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from agents.supervisor.compose import payload
@@ -20,22 +19,15 @@ from agents.understanding import AliasIndex, amend, understand, validate_dates
 from bot.errors import BusError, InputError
 from bot.logs import log_context
 from bot.models import InboundMessage, SessionStatus
+from bot.ports import Submitted
 from bot.schemas import Intent, Language, TripRequest
 from bot.wire import new_task_id
+from bot.wording import language_of
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.intake")
 LOCAL_PLATFORM = "cli"  # the terminal (chat / ask)
-
-
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    """What became of an inbound message."""
-
-    task_id: str
-    started: bool  # a session with agent steps is running
-    duplicate: bool = False
 
 
 class RateLimiter:
@@ -57,12 +49,8 @@ class RateLimiter:
         return True
 
 
-def _lang(text: str) -> Language:
-    return Language.ZH if any("\u4e00" <= ch <= "\u9fff" for ch in text) else Language.EN
-
-
 class Intake:
-    """Turns inbound messages into sessions; the one entry point for every front end."""
+    """Turns inbound messages into sessions; the one entry point for every front end (``bot.ports.Requests``)."""
 
     def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
                  places: AliasIndex, clock: Callable[[], datetime], *, max_chars: int,
@@ -101,6 +89,14 @@ class Intake:
         log.info("duplicate event %s ignored", message.event_id)
         return Submitted(seen, started=False, duplicate=True)
 
+    async def task_for_event(self, platform: str, event_id: str) -> str | None:
+        """The task a platform event already started, if any: a redelivery must start no work."""
+        return await self._store.task_for_event(platform, event_id)
+
+    async def cancel(self, task_id: str) -> bool:
+        """The user gave up on a request: never resumed, never answered; False when nothing was left."""
+        return await self._store.cancel(task_id)
+
     async def recover(self) -> list[Submitted]:
         """Process events a crash left received but not processed (the platform already has its ack)."""
         done = []
@@ -121,12 +117,12 @@ class Intake:
             # The terminal is the operator's own: no per-user limit there (issue 8).
             if (self._limiter is not None and ref.platform != LOCAL_PLATFORM
                     and not self._limiter.allow(f"{ref.platform}:{ref.user}")):
-                return await self._direct(message, task_id, TripRequest(language=_lang(message.text)), _busy,
+                return await self._direct(message, task_id, TripRequest(language=language_of(message.text)), _busy,
                                           SessionStatus.FAILED)
             try:
                 request = await self._understand(message)
             except InputError as exc:
-                req = TripRequest(language=_lang(message.text[: self._max_chars]), text=message.text[:200])
+                req = TripRequest(language=language_of(message.text[: self._max_chars]), text=message.text[:200])
                 reason = exc.user_message
                 return await self._direct(message, task_id, req, lambda _r: reason)
             if not request.destination or request.start_date is None:
@@ -139,7 +135,7 @@ class Intake:
                 await self._start(task_id)
             except BusError as exc:  # committed: the Supervisor's watchdog picks it up when RocketMQ is back
                 log.warning("session stored, start deferred: %s", exc)
-            return Submitted(task_id, started=True)
+            return Submitted(task_id, started=True, language=request.language)
 
     def _display(self, request: TripRequest) -> str | None:
         return self._local_name(request.destination, request.language) if request.destination else None
@@ -147,7 +143,7 @@ class Intake:
     async def _understand(self, message: InboundMessage) -> TripRequest:
         now = self._clock()
         if message.has_attachments and not message.text.strip():
-            raise InputError("attachment only", user_message=_attachments(_lang(message.text)))
+            raise InputError("attachment only", user_message=_attachments(language_of(message.text)))
         previous = await self._store.latest_in_conversation(message.ref.key)
         request = None
         if previous is not None and previous.request.destination:
@@ -167,11 +163,11 @@ class Intake:
                       status: SessionStatus = SessionStatus.NEEDS_CLARIFICATION) -> Submitted:
         text = say(request)
         body = payload(task_id, status, request, None, None, text)
-        if not await self._outbox.answer_directly(task_id, message.ref, request, status, text, body,
-                                                  message.event_id):
-            return Submitted(task_id, started=False, duplicate=True)
+        if not await self._store.answer_directly(task_id, message.ref, request, status, text, body,
+                                                 message.event_id):
+            return Submitted(task_id, started=False, duplicate=True, language=request.language)
         log.info("answered directly: %s", status.value)
-        return Submitted(task_id, started=False)
+        return Submitted(task_id, started=False, language=request.language)
 
 
 def _missing(request: TripRequest) -> str:

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.cli import Terminal
-from bot.runtime import pipeline
 from bot.settings import load_settings
+from bot.wiring import pipeline
+from bot.wiring import terminal as open_terminal
 from tests.processes import bot_process, clean_env, free_port
 
 pytestmark = pytest.mark.slow
@@ -27,8 +27,10 @@ async def test_a_request_during_a_broker_outage_is_answered_after_it(tmp_path: P
     log = tmp_path / "broker.log"
     with contextlib.ExitStack() as brokers:
         broker = brokers.enter_context(bot_process(broker_args, clean_env(), log))
-        async with pipeline(settings, agents="inline", clock=lambda: NOW) as p:
-            terminal = Terminal(p, io.StringIO(), answer_timeout_s=90)
+        async with (
+            pipeline(settings, agents="inline", clock=lambda: NOW) as p,
+            open_terminal(p, io.StringIO(), answer_timeout_s=90) as terminal,
+        ):
             assert (await terminal.ask("3 days in Kyoto next weekend")).payload["status"] == "completed"
             broker.kill()  # RocketMQ is gone...
             broker.wait(10)

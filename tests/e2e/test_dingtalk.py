@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.chat_runtime import chat_services
-from bot.runtime import Pipeline, pipeline
+from adapters.dingtalk import DingTalkSettings
 from bot.settings import load_settings
+from bot.wiring import Pipeline, chat_services, pipeline
 from tests.standins.fake_dingtalk import FakeDingTalk, OpenApiCall, WebhookPost
 from tests.waiting import settled
 
@@ -28,14 +28,12 @@ GROUP_SEND = "/v1.0/robot/groupMessages/send"
 async def dingtalk_bot(tmp_path: Path, fake: FakeDingTalk, *, window_s: float = 60.0,
                        user_rate: int = 6) -> AsyncIterator[Pipeline]:
     """The bot runtime (pipeline + DingTalk adapter + outbox sender) pointed at the stand-in."""
-    settings = load_settings(
-        data_dir=tmp_path, dingtalk_client_id=fake.client_id, dingtalk_client_secret=fake.client_secret,
-        dingtalk_openapi_endpoint=fake.openapi_endpoint, slack_bot_token="", rocketmq_endpoint="",
-        user_rate_per_minute=user_rate,
-    )
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", user_rate_per_minute=user_rate)
+    platform = DingTalkSettings(client_id=fake.client_id, client_secret=fake.client_secret,
+                                openapi_endpoint=fake.openapi_endpoint, rate_window_s=window_s)
     async with (
         pipeline(settings, agents="inline", clock=lambda: NOW) as p,
-        chat_services(settings, p, dingtalk_window_s=window_s),
+        chat_services(settings, p, {"dingtalk": platform}),
     ):
         await fake.wait_connected(timeout=10)
         yield p

@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.chat_runtime import chat_services
-from bot.runtime import Pipeline, pipeline
+from adapters.dingtalk import DingTalkSettings
+from benchmarks.latency import simulated_model_time
 from bot.settings import load_settings
+from bot.wiring import Pipeline, chat_services, pipeline
 from tests.e2e.test_dingtalk import NOW, REFERENCE, itineraries
 from tests.standins.fake_dingtalk import FakeDingTalk, OpenApiCall
 
@@ -25,12 +26,13 @@ STREAMING = "/v1.0/card/streaming"
 @asynccontextmanager
 async def card_bot(tmp_path: Path, fake: FakeDingTalk) -> AsyncIterator[Pipeline]:
     """The DingTalk bot with a card template; each agent takes 1 s, so progress spans a few seconds."""
-    settings = load_settings(
-        data_dir=tmp_path, dingtalk_client_id=fake.client_id, dingtalk_client_secret=fake.client_secret,
-        dingtalk_openapi_endpoint=fake.openapi_endpoint, dingtalk_card_template_id=TEMPLATE, slack_bot_token="",
-        rocketmq_endpoint="", simulated_llm_latency_s=1.0,
-    )
-    async with pipeline(settings, agents="inline", clock=lambda: NOW) as p, chat_services(settings, p):
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    platform = DingTalkSettings(client_id=fake.client_id, client_secret=fake.client_secret,
+                                openapi_endpoint=fake.openapi_endpoint, card_template_id=TEMPLATE)
+    async with (
+        pipeline(settings, agents="inline", clock=lambda: NOW, wrap=simulated_model_time(1.0)) as p,
+        chat_services(settings, p, {"dingtalk": platform}),
+    ):
         await fake.wait_connected(timeout=10)
         yield p
 

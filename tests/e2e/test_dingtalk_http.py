@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from bot.chat_runtime import chat_services
-from bot.runtime import Pipeline, pipeline
+from adapters.dingtalk import DingTalkSettings
 from bot.settings import load_settings
+from bot.wiring import Pipeline, chat_services, pipeline
 from tests.standins.fake_dingtalk import FakeDingTalk, WebhookPost
 from tests.waiting import settled
 
@@ -30,16 +30,15 @@ REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
 @asynccontextmanager
 async def dingtalk_http_bot(tmp_path: Path, fake: FakeDingTalk) -> AsyncIterator[tuple[Pipeline, str]]:
     """The bot runtime in HTTP callback mode; yields the pipeline and the callback URL."""
-    settings = load_settings(
-        data_dir=tmp_path, dingtalk_client_id=fake.client_id, dingtalk_client_secret=fake.client_secret,
-        dingtalk_openapi_endpoint=fake.openapi_endpoint, dingtalk_mode="http", dingtalk_http_host="127.0.0.1",
-        dingtalk_http_port=0, slack_bot_token="", rocketmq_endpoint="",
-    )
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    platform = DingTalkSettings(client_id=fake.client_id, client_secret=fake.client_secret,
+                                openapi_endpoint=fake.openapi_endpoint, mode="http", http_host="127.0.0.1",
+                                http_port=0)
     async with (
         pipeline(settings, agents="inline", clock=lambda: NOW) as p,
-        chat_services(settings, p) as services,
+        chat_services(settings, p, {"dingtalk": platform}) as services,
     ):
-        yield p, services.dingtalk_url
+        yield p, services.url("dingtalk")
 
 
 def itineraries(posts: list[WebhookPost]) -> list[WebhookPost]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -13,13 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.cli import Terminal, chat_loop
-from bot.runtime import AgentMode, Pipeline, pipeline
+from adapters.terminal.chat import chat_loop
+from bot.runtime import AgentMode
 from bot.settings import load_settings
+from bot.wiring import Pipeline, pipeline
+from bot.wiring import terminal as open_terminal
 from tests.standins.fake_dashscope import FakeDashScope, app_answer
 from tests.standins.fake_dashscope import completion as ds_completion
 from tests.standins.fake_open_meteo import FakeOpenMeteo
 from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
+from tests.terminal import ask
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -36,8 +40,7 @@ def _dates(reply_payload: dict[str, Any]) -> list[str]:
 
 
 async def test_follow_up_in_the_same_conversation_amends_the_plan(tmp_path: Path) -> None:
-    async with running(tmp_path) as p:
-        terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
+    async with running(tmp_path) as p, open_terminal(p, io.StringIO(), answer_timeout_s=60) as terminal:
         first = await terminal.ask("帮我做一个下周三到下周日杭州周边自驾游方案")
         assert _dates(first.payload) == [f"2026-12-0{d}" for d in range(2, 7)]
         amended = await terminal.ask("改成3天")
@@ -51,7 +54,7 @@ async def test_follow_up_in_the_same_conversation_amends_the_plan(tmp_path: Path
 async def test_a_dead_agent_gets_an_honest_answer_not_silence(tmp_path: Path) -> None:
     async with running(tmp_path, agents="none", step_timeout_s=2.0) as p:
         progress = io.StringIO()
-        reply = await Terminal(p, progress, answer_timeout_s=30).ask("3 days in Kyoto next weekend")
+        reply = await ask(p, progress_out=progress, answer_timeout_s=30, text="3 days in Kyoto next weekend")
     assert reply.payload["status"] == "failed"
     assert "did not complete" in reply.text and "in time" in reply.text
     assert "Traceback" not in reply.text
@@ -88,7 +91,7 @@ async def test_an_openai_compatible_llm_plans_when_configured(tmp_path: Path) ->
                     completion(_llm_itinerary(dates)))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test",
                            openai_model="deepseek-chat") as p:
-            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+            reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto next weekend")
         requests: list[Any] = list(fake.requests)
     assert reply.payload["status"] == "completed"
     assert _dates(reply.payload) == dates
@@ -105,7 +108,7 @@ async def test_the_llm_failing_falls_back_to_the_offline_planner(tmp_path: Path)
     async with FakeOpenAI(api_key="sk-test") as fake:
         fake.script(completion("this is not JSON"), completion("this is not JSON either"))  # reading, then plan
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
-            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+            reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto next weekend")
     assert reply.payload["status"] == "completed"
     assert len(_dates(reply.payload)) == 3
 
@@ -118,11 +121,11 @@ async def test_dashscope_qwen_and_a_bailian_app_per_agent(tmp_path: Path) -> Non
         reading = ds_completion(trip_reading(destinations=[{"name": "Kyoto", "days": 3}]))
         fake.script(reading, ds_completion(_llm_itinerary(dates)))
         async with running(tmp_path / "qwen", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url) as p:
-            qwen = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+            qwen = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto next weekend")
         fake.script(reading, app_answer(_llm_itinerary(dates)))
         async with running(tmp_path / "app", dashscope_api_key="sk-ds", dashscope_base_url=fake.base_url,
                            bailian_travel_app_id="app-travel-1") as p:
-            app = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+            app = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto next weekend")
         paths = [r.path for r in fake.requests]
     assert qwen.payload["itinerary"][0]["title"] == app.payload["itinerary"][0]["title"] == "Kyoto day 1"
     generation = "/api/v1/services/aigc/text-generation/generation"  # Qwen reads each request first
@@ -131,7 +134,7 @@ async def test_dashscope_qwen_and_a_bailian_app_per_agent(tmp_path: Path) -> Non
 
 async def test_two_cities_weather_goes_out_in_parallel(tmp_path: Path) -> None:
     async with running(tmp_path) as p:
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("明天杭州和苏州的天气怎么样")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="明天杭州和苏州的天气怎么样")
         hops = [(hop, detail) for _at, hop, detail in await p.sessions.traces(reply.task_id)]
     assert reply.payload["status"] == "completed" and reply.payload["intent"] == "weather"
     assert "杭州" in reply.text and "苏州" in reply.text
@@ -148,7 +151,7 @@ async def test_an_llm_plan_still_failing_after_its_repair_is_replaced_and_the_us
     async with FakeOpenAI(api_key="sk-test") as fake:
         fake.script(completion(trip_reading()), completion(careless), completion(careless))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
-            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto next weekend")
+            reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto next weekend")
         requests: list[Any] = list(fake.requests)
     assert len(requests) == 3  # the reading, the plan, then one repair with the violations
     assert "Fushimi Inari is planned 3 times" in requests[2].json["messages"][-1]["content"]
@@ -166,8 +169,8 @@ async def test_chat_loop_help_follow_up_trace_and_new_conversation(tmp_path: Pat
     def read_line(prompt: str) -> str:
         return next(lines)
 
-    async with running(tmp_path) as p:
-        assert await chat_loop(p, read_line, timeout_s=60) == 0
+    async with running(tmp_path) as p, open_terminal(p, sys.stdout, answer_timeout_s=60) as term:
+        assert await chat_loop(term, read_line) == 0
     out = capsys.readouterr().out
     assert "Follow-ups amend the last plan" in out
     assert "3-day plan for Kyoto" in out and "2-day plan for Kyoto" in out
@@ -190,7 +193,7 @@ async def live_weather(tmp_path: Path) -> AsyncIterator[tuple[Pipeline, FakeOpen
 
 async def test_live_forecast_is_used_and_labelled(tmp_path: Path) -> None:
     async with live_weather(tmp_path) as (p, meteo):
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Hangzhou next weekend")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Hangzhou next weekend")
         paths = {r.path for r in meteo.requests}
     assert reply.payload["status"] == "completed"
     assert {w["source"] for w in reply.payload["weather"]} == {"forecast"}
@@ -200,7 +203,7 @@ async def test_live_forecast_is_used_and_labelled(tmp_path: Path) -> None:
 
 async def test_a_real_place_without_built_in_knowledge_gets_its_weather_and_an_honest_answer(tmp_path: Path) -> None:
     async with live_weather(tmp_path) as (p, _meteo):
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Reykjavik next weekend")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Reykjavik next weekend")
     assert reply.payload["status"] == "needs_clarification"
     assert "no built-in knowledge" in reply.text and "LLM" in reply.text
     assert len(reply.payload["weather"]) == 3 and reply.payload["itinerary"] == []

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.outbox_sender import RetryPolicy
-from bot.chat_runtime import ChatServices, chat_services
-from bot.runtime import Pipeline, pipeline
+from adapters.slack import SlackSettings
+from bot.delivery import RetryPolicy
 from bot.settings import load_settings
+from bot.wiring import ChatServices, Pipeline, chat_services, pipeline
 from tests.standins.fake_slack import FakeSlack, PostedMessage
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
@@ -28,14 +28,14 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 async def slack_bot(tmp_path: Path, slack: FakeSlack, *, http: bool = False,
                     retry: RetryPolicy | None = None) -> AsyncIterator[tuple[Pipeline, ChatServices]]:
     """The bot runtime (pipeline + Slack adapter + outbox sender) pointed at the stand-in."""
-    settings = load_settings(
-        data_dir=tmp_path, slack_bot_token=slack.bot_token, slack_app_token="" if http else slack.app_token,
-        slack_signing_secret=slack.signing_secret, slack_api_url=slack.api_url, slack_http_host="127.0.0.1",
-        slack_http_port=0, dingtalk_client_id="", rocketmq_endpoint="",
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    platform = SlackSettings(
+        bot_token=slack.bot_token, app_token="" if http else slack.app_token, signing_secret=slack.signing_secret,
+        api_url=slack.api_url, http_host="127.0.0.1", http_port=0,
     )
     async with (
         pipeline(settings, agents="inline", clock=lambda: NOW) as p,
-        chat_services(settings, p, retry=retry) as services,
+        chat_services(settings, p, {"slack": platform}, retry=retry) as services,
     ):
         if not http:
             await slack.wait_connected()
@@ -122,7 +122,7 @@ async def test_follow_up_in_the_thread_amends_the_plan(tmp_path: Path) -> None:
 
 async def test_http_mode_refuses_forged_and_stale_requests(tmp_path: Path) -> None:
     async with FakeSlack() as slack, slack_bot(tmp_path, slack, http=True) as (p, services):
-        url = services.slack_url
+        url = services.url("slack")
         event = slack.app_mention("3 days in Kyoto next weekend")
         forged = await slack.http.post(url, slack.event_request(event, event_id="EvForged", bad_signature=True))
         stale = await slack.http.post(url, slack.event_request(event, event_id="EvStale", age=301))

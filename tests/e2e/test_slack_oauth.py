@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from bot.chat_runtime import ChatServices, chat_services
-from bot.runtime import Pipeline, pipeline
+from adapters.slack import SlackSettings
 from bot.settings import load_settings
+from bot.wiring import ChatServices, Pipeline, chat_services, pipeline
 from tests.standins.fake_slack import FakeSlack, PostedMessage, Workspace
 from tests.waiting import settled
 
@@ -32,22 +32,22 @@ REQUEST = "3 days in Kyoto next weekend"
 async def oauth_bot(tmp_path: Path, slack: FakeSlack, *,
                     state_ttl_s: int = 600) -> AsyncIterator[tuple[Pipeline, ChatServices]]:
     """The bot runtime in OAuth mode (no bot token, HTTP mode) pointed at the stand-in."""
-    settings = load_settings(
-        data_dir=tmp_path, slack_bot_token="", slack_app_token="", slack_signing_secret=slack.signing_secret,
-        slack_client_id=slack.client_id, slack_client_secret=slack.client_secret, slack_api_url=slack.api_url,
-        slack_oauth_state_ttl_s=state_ttl_s, slack_http_host="127.0.0.1", slack_http_port=0,
-        dingtalk_client_id="", rocketmq_endpoint="",
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    platform = SlackSettings(
+        bot_token="", app_token="", signing_secret=slack.signing_secret, client_id=slack.client_id,
+        client_secret=slack.client_secret, api_url=slack.api_url, oauth_state_ttl_s=state_ttl_s,
+        http_host="127.0.0.1", http_port=0,
     )
     async with (
         pipeline(settings, agents="inline", clock=lambda: NOW) as p,
-        chat_services(settings, p) as services,
+        chat_services(settings, p, {"slack": platform}) as services,
     ):
         slack.oauth_redirect_uri = _base(services) + "/slack/oauth_redirect"  # the app's configured Redirect URL
         yield p, services
 
 
 def _base(services: ChatServices) -> str:
-    return services.slack_url.removesuffix("/slack/events")
+    return services.url("slack").removesuffix("/slack/events")
 
 
 @asynccontextmanager
@@ -104,7 +104,7 @@ def _meta(message: PostedMessage) -> dict[str, Any]:
 async def mention(slack: FakeSlack, services: ChatServices, workspace: Workspace, channel: str) -> dict[str, Any]:
     """A signed app_mention from ``workspace``, posted to /slack/events; returns the event."""
     event = slack.app_mention(REQUEST, channel=channel, team=workspace.team_id)
-    delivered = await slack.http.post(services.slack_url, slack.event_request(event))
+    delivered = await slack.http.post(services.url("slack"), slack.event_request(event))
     assert delivered.status == 200 and delivered.elapsed < 3.0
     return event
 
@@ -137,7 +137,7 @@ async def test_a_workspace_that_never_installed_gets_no_answer(tmp_path: Path) -
         async with oauth_bot(tmp_path, slack) as (_, services):
             stranger = slack.workspaces[slack.team_id]  # known to Slack, never installed here
             event = slack.app_mention(REQUEST, channel="C0STRANGER", team=stranger.team_id)
-            refused = await slack.http.post(services.slack_url, slack.event_request(event))
+            refused = await slack.http.post(services.url("slack"), slack.event_request(event))
             assert await install(services, "T0ALPHA") == 200
             await mention(slack, services, alpha, "C0ALPHA")
             await slack.wait_for(lambda: len(answers(slack)) == 1, timeout=15)

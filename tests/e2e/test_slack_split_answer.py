@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.outbox_sender import RetryPolicy
-from bot.runtime import Pipeline
+from bot.delivery import RetryPolicy
+from bot.wiring import Pipeline
 from tests.e2e.test_slack import _until, answers, slack_bot
 from tests.standins.fake_slack import FakeSlack, PostedMessage
 

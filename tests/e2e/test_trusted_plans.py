@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from adapters.cli import Terminal
-from bot.runtime import Pipeline, pipeline
 from bot.settings import load_settings
+from bot.wiring import Pipeline, pipeline
+from bot.wiring import terminal as open_terminal
 from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
+from tests.terminal import ask
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Tuesday
 
@@ -38,7 +39,7 @@ def _sights(answer: dict[str, Any]) -> list[str]:
 
 async def test_two_cities_in_order_with_contiguous_dates_and_each_citys_weather(tmp_path: Path) -> None:
     async with running(tmp_path) as p:
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("北京5天然后上海3天")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="北京5天然后上海3天")
         hops = [detail for _at, _hop, detail in await p.sessions.traces(reply.task_id)]
     answer = reply.payload
     assert answer["status"] == "completed", reply.text
@@ -57,7 +58,7 @@ async def test_two_cities_in_order_with_contiguous_dates_and_each_citys_weather(
 
 async def test_spring_festival_is_next_years_official_holiday(tmp_path: Path) -> None:
     async with running(tmp_path) as p:
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("春节去哈尔滨五天")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="春节去哈尔滨五天")
     answer = reply.payload
     assert answer["status"] == "completed", reply.text
     assert (answer["request"]["start_date"], answer["request"]["end_date"]) == ("2027-02-05", "2027-02-09")
@@ -70,7 +71,7 @@ async def test_spring_festival_is_next_years_official_holiday(tmp_path: Path) ->
 
 async def test_a_week_in_kyoto_repeats_no_sight(tmp_path: Path) -> None:
     async with running(tmp_path) as p:
-        reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("a week in Kyoto from Dec 12")
+        reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="a week in Kyoto from Dec 12")
     answer = reply.payload
     assert answer["status"] == "completed", reply.text
     assert [d["date"] for d in answer["itinerary"]] == _days("2026-12-12", 7)
@@ -95,7 +96,7 @@ async def test_an_llm_plan_repeating_a_sight_is_repaired(tmp_path: Path) -> None
         reading = trip_reading(destinations=[{"name": "Kyoto", "days": 3}], date_words="from Dec 5")
         fake.script(completion(reading), completion(first), completion(fixed))
         async with running(tmp_path, openai_base_url=fake.base_url, openai_api_key="sk-test") as p:
-            reply = await Terminal(p, io.StringIO(), answer_timeout_s=60).ask("3 days in Kyoto from Dec 5")
+            reply = await ask(p, progress_out=io.StringIO(), answer_timeout_s=60, text="3 days in Kyoto from Dec 5")
         requests: list[Any] = list(fake.requests)
     assert len(requests) == 3  # the intake's reading, the first plan, the repair
     assert requests[0].json["response_format"]["json_schema"]["name"] == "trip_request"
@@ -109,8 +110,7 @@ async def test_an_llm_plan_repeating_a_sight_is_repaired(tmp_path: Path) -> None
 
 
 async def test_origin_and_a_real_place_without_sights(tmp_path: Path) -> None:
-    async with running(tmp_path) as p:
-        terminal = Terminal(p, io.StringIO(), answer_timeout_s=60)
+    async with running(tmp_path) as p, open_terminal(p, io.StringIO(), answer_timeout_s=60) as terminal:
         wuyuan = await terminal.ask("从上海自驾去婺源，下周末")
         yangshuo = await terminal.ask("下周末去阳朔玩两天")  # a new place with dates: a new request
         hallstatt = await terminal.ask("2 days in Hallstatt from Dec 12")

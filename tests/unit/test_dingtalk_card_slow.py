@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from adapters.dingtalk_card import render
+from adapters.dingtalk.card import render
 from agents.supervisor.planner import plan_steps
-from bot.models import ConversationRef, Session, SessionStatus, StepStatus
+from bot.models import ConversationRef, Session, SessionStatus, StepState, StepStatus
 from bot.schemas import Language, TripRequest
 
 REQUEST = TripRequest(destination="Hangzhou", start_date=date(2026, 12, 2), end_date=date(2026, 12, 6),
@@ -19,6 +19,7 @@ def test_a_slow_step_is_marked_on_the_card() -> None:
                   for s in plan_steps(REQUEST))
     session = Session(task_id="task-1", ref=ConversationRef(platform="dingtalk"), request=REQUEST,
                             status=SessionStatus.RUNNING, created_at=0.0, steps=steps)
-    assert "slower than usual" not in render(session).text
-    assert "slower than usual" in render(session, frozenset({"travel"})).text
-    assert render(session, frozenset({"weather"})).text == render(session).text  # done steps are not slow
+    shown = (session.status, session.request.language, [StepState(s.kind, s.status) for s in session.steps])
+    assert "slower than usual" not in render(*shown).text
+    assert "slower than usual" in render(*shown, frozenset({"travel"})).text
+    assert render(*shown, frozenset({"weather"})).text == render(*shown).text  # done steps are not slow

@@ -9,8 +9,8 @@ import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from adapters.slack.installations import SlackOAuthStorage
 from bot.errors import StorageError
-from storage.slack_installations import SlackOAuthStorage
 
 
 def _installation(team: str, token: str, user: str = "U1", installed_at: float = 1000.0) -> Installation:

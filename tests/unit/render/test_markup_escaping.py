@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from adapters import slack_blocks, slack_status
-from adapters.dingtalk_sender import split_markdown
+import adapters.slack.blocks as slack_blocks
+import adapters.slack.status as slack_status
+from adapters.dingtalk.sender import split_markdown
 from agents.supervisor.compose import unknown_place
 from agents.supervisor.render import inert, itinerary_markdown
 from bot.schemas import Activity, Itinerary, ItineraryDay, Language, TripRequest
@@ -50,7 +51,7 @@ def test_slack_messages_never_carry_mentions_from_answers_or_requests() -> None:
         texts = [message.text, *(b["text"]["text"] for b in message.blocks)]
         assert all("<!" not in t and "<@" not in t and "<http" not in t for t in texts)
         assert any("&lt;!channel&gt;" in t for t in texts) and any("&amp; more" in t for t in texts)
-    status = slack_status.planning("U1", "<!channel> <@U0BOSS> 3 days in Kyoto", show_request=True)
+    status = slack_status.planning("U1", "<!channel> <@U0BOSS> 3 days in Kyoto", Language.EN, show_request=True)
     assert status.startswith("<@U1> ")  # our own mention of the asker stays a mention
     assert "<!channel>" not in status and "<@U0BOSS>" not in status and "&lt;!channel&gt;" in status
 

@@ -1,0 +1,26 @@
+"""Slack: one folder for the adapter, its Block Kit and status texts, its workspaces and OAuth store,
+and its settings. The wiring registers :data:`PLATFORM`."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.settings import SlackSettings
+from bot.ports import Platform
+from bot.settings import load
+
+HINT = """  Slack, Socket Mode (no public URL):  SLACK_BOT_TOKEN=xoxb-...  SLACK_APP_TOKEN=xapp-...
+  Slack, HTTP mode (POST /slack/events): SLACK_BOT_TOKEN=xoxb-...  SLACK_SIGNING_SECRET=...
+                                       [TOURGUIDE_SLACK_HTTP_PORT=3000]
+  Slack, many workspaces (OAuth):      SLACK_CLIENT_ID=...  SLACK_CLIENT_SECRET=...  SLACK_SIGNING_SECRET=...
+                                       (HTTP mode; install at /slack/install)"""
+
+
+def _configured(settings: SlackSettings) -> bool:
+    return settings.configured
+
+
+PLATFORM: Platform[SlackSettings] = Platform(partial(load, SlackSettings), _configured, SlackAdapter, HINT)
+
+__all__ = ["PLATFORM", "SlackAdapter", "SlackSettings"]
