@@ -1,4 +1,4 @@
-"""Settings, read once from the environment (and an optional ``.env``) by the composition root.
+"""The core's settings, read once from the environment (and an optional ``.env``) by the command line.
 
 Each SDK's own variable name is used where one exists (``SLACK_BOT_TOKEN``, ``DASHSCOPE_API_KEY``,
 ``DINGTALK_OPENAPI_ENDPOINT`` ...); everything else is prefixed ``TOURGUIDE_``. Secrets are
@@ -75,41 +75,8 @@ class Settings(BaseSettings):
         validation_alias=_env("TOURGUIDE_OPEN_METEO_CLIMATE_URL"),
     )
 
-    # --- Slack
-    slack_bot_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
-    slack_mode: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_MODE"))  # auto | socket | http
-    slack_http_host: str = Field(default="0.0.0.0", validation_alias=_env("TOURGUIDE_SLACK_HTTP_HOST"))
-    slack_http_port: int = Field(default=3000, ge=0, validation_alias=_env("TOURGUIDE_SLACK_HTTP_PORT"))
-    # --- Slack OAuth (multi-workspace): on when client ID and secret are set, unless TOURGUIDE_SLACK_OAUTH=off
-    slack_client_id: str = Field(default="", validation_alias=_env("SLACK_CLIENT_ID"))
-    slack_client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("SLACK_CLIENT_SECRET"))
-    slack_scopes: str = Field(
-        # *:history lets a restarted bot read a thread before re-posting an answer that may be out already
-        default="app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,im:read,im:write",
-        validation_alias=_env("SLACK_SCOPES"),
-    )
-    slack_redirect_uri: str = Field(default="", validation_alias=_env("SLACK_REDIRECT_URI"))  # empty = app config
-    slack_oauth: str = Field(default="auto", validation_alias=_env("TOURGUIDE_SLACK_OAUTH"))  # auto | on | off
-    slack_oauth_state_ttl_s: int = Field(default=600, ge=1, validation_alias=_env("TOURGUIDE_SLACK_OAUTH_STATE_TTL"))
-    # Fernet key that encrypts each workspace's stored installation (bot token) at rest; empty = clear text
-    slack_token_key: SecretStr = Field(default=SecretStr(""), validation_alias=_env("TOURGUIDE_SLACK_TOKEN_KEY"))
-
-    # --- DingTalk
-    dingtalk_client_id: str = Field(default="", validation_alias=_env("DINGTALK_CLIENT_ID"))
-    dingtalk_client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=_env("DINGTALK_CLIENT_SECRET"))
-    dingtalk_openapi_endpoint: str = Field(
-        default="https://api.dingtalk.com", validation_alias=_env("DINGTALK_OPENAPI_ENDPOINT")
-    )
-    dingtalk_card_template_id: str = Field(default="", validation_alias=_env("DINGTALK_CARD_TEMPLATE_ID"))
-    dingtalk_robot_code: str = Field(default="", validation_alias=_env("DINGTALK_ROBOT_CODE"))  # empty = client ID
-    dingtalk_rate_per_minute: int = Field(default=20, ge=1, validation_alias=_env("TOURGUIDE_DINGTALK_RATE_PER_MINUTE"))
-    dingtalk_mode: str = Field(default="auto", validation_alias=_env("TOURGUIDE_DINGTALK_MODE"))  # auto|stream|http
-    dingtalk_http_host: str = Field(default="0.0.0.0", validation_alias=_env("TOURGUIDE_DINGTALK_HTTP_HOST"))
-    # auto mode picks HTTP callbacks when this port is set, else Stream mode
-    dingtalk_http_port: int | None = Field(default=None, ge=0, validation_alias=_env("TOURGUIDE_DINGTALK_HTTP_PORT"))
+    # --- chat platforms: each reads its own settings class (adapters/slack/settings.py,
+    # adapters/dingtalk/settings.py), with the variable names the README lists
 
     # --- reply outbox delivery
     outbox_max_attempts: int = Field(default=8, ge=1, validation_alias=_env("TOURGUIDE_OUTBOX_MAX_ATTEMPTS"))
