@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from rocketmq import ClientConfiguration, Credentials, Message, Producer
 from rocketmq.v5.client.connection.rpc_client import RpcClient
 
+from bot.bus import hops
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
@@ -126,6 +127,8 @@ class Publisher:
             receipt = await asyncio.wrap_future(self._producer.send_async(message))
         except Exception as exc:
             raise BusError(f"send to {topic} failed: {exc}") from exc
+        hops.report("published", topic, str(receipt.message_id), keys=keys, tag=tag or "", lite_topic=lite_topic or "",
+                    priority=priority)
         return str(receipt.message_id)
 
 

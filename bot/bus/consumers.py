@@ -13,6 +13,7 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
 
+from bot.bus import hops
 from bot.bus.client import (
     CALL_TIMEOUT_S,
     START_TIMEOUT_S,
@@ -31,25 +32,34 @@ log = logging.getLogger("tourguide.bus")
 class _Bridge(MessageListener):  # type: ignore[misc]
     """Runs an async handler on the loop from a client consumption thread; SUCCESS acks."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, handler: Handler, timeout_s: float) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, handler: Handler, timeout_s: float, group: str = "") -> None:
         self._loop = loop
         self._handler = handler
         self._timeout_s = timeout_s
+        self._group = group
 
     def consume(self, message: Any) -> Any:
         envelope = Envelope.of(message)
+        self._hop("delivered", envelope)
         try:
             future = asyncio.run_coroutine_threadsafe(self._handler(envelope), self._loop)
             future.result(self._timeout_s)
         except concurrent.futures.TimeoutError:
             log.warning("handler timed out after %.0fs: %s", self._timeout_s, envelope.message_id)
+            self._hop("nacked", envelope, f"handler timed out after {self._timeout_s:.0f} s")
             return ConsumeResult.FAILURE
         except Exception as exc:
             # FAILURE makes the client nack with the group's backoff; the broker dead-letters
             # the message after the group's max attempts.
             log.warning("handler failed (attempt %d): %s: %s", envelope.delivery_attempt, envelope.message_id, exc)
+            self._hop("nacked", envelope, f"{type(exc).__name__}: {exc}")
             return ConsumeResult.FAILURE
+        self._hop("acked", envelope)
         return ConsumeResult.SUCCESS
+
+    def _hop(self, event: str, envelope: Envelope, error: str = "") -> None:
+        hops.report(event, envelope.topic, envelope.message_id, keys=envelope.keys, tag=envelope.tag,
+                    lite_topic=envelope.lite_topic, group=self._group, attempt=envelope.delivery_attempt, error=error)
 
 
 class _OwnsConsumer:
@@ -97,7 +107,7 @@ class TaskConsumer(_OwnsConsumer):
         self._consumer: Any = None
 
     async def __aenter__(self) -> TaskConsumer:
-        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
+        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s, self._group)
         self._consumer = await _start(lambda: PushConsumer(
             self._config.client_configuration(),
             self._group,
@@ -128,7 +138,7 @@ class LiteSubscriber(_OwnsConsumer):
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> LiteSubscriber:
-        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s)
+        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s, self._group)
         # Results are handled in milliseconds: a few threads are plenty (the client's default is 20).
         self._consumer = await _start(lambda: LitePushConsumer(
             self._config.client_configuration(), self._group, self._bind_topic, bridge, consumption_thread_count=4,

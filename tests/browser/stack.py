@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from adapters.web.adapter import WebAdapter
-from benchmarks.latency import simulated_model_time
 from adapters.web.settings import WebSettings
+from benchmarks.latency import simulated_model_time
 from bot.settings import load_settings
 from bot.web_cli import web_page
 from bot.wiring import pipeline

@@ -100,24 +100,40 @@ async def test_a_browser_sees_only_its_own_traces_unless_it_has_the_admin_token(
             seen = await read_until(stream, "RUN_FINISHED", [])
         task_id = next(e.data["runId"] for e in seen if e.type == "RUN_STARTED")
         mine = await delivered_trace(alice, web.url, task_id)
+        async with alice.get(web.url + "api/trace", params={"q": "WeatherAgentTask"}) as response:
+            by_topic = (await response.json())["tasks"]
+        async with alice.get(web.url + "api/trace", params={"q": "lite_topic=" + task_id}) as response:
+            by_lite_topic = (await response.json())["tasks"]
         async with bob.get(web.url + "api/trace", params={"q": task_id}) as response:
             theirs = (await response.json())["tasks"]
         async with bob.get(web.url + "api/trace", params={"q": task_id},
                            headers={"X-Admin-Token": "s3cret-admin"}) as response:
             admin = (await response.json())["tasks"]
     assert [t["task_id"] for t in mine] == [task_id] == [t["task_id"] for t in admin]
+    assert [t["task_id"] for t in by_topic] == [task_id] == [t["task_id"] for t in by_lite_topic]
     assert theirs == []
-    hops = [h["hop"] for h in mine[0]["hops"]]
-    assert hops[0] == "session" and "outbox" in hops
+    hops = [(h["hop"], h["detail"]) for h in mine[0]["hops"]]
+    assert hops[0] == ("session", "created with 2 steps") and ("outbox", "answer delivered") in hops
+    published = [d for h, d in hops if h == "bus:published"]
+    assert any("topic=WeatherAgentTask" in d and "tag=weather" in d and f"keys={task_id}" in d and "msg_id=" in d
+               for d in published)
+    assert any("topic=WorkerAgentResponse" in d and f"lite_topic={task_id}" in d for d in published)
+    assert any(h == "bus:delivered" and "attempt=1" in d and "group=WeatherAgentTaskConsumerGroup" in d
+               for h, d in hops)
+    acked = [d for h, d in hops if h == "bus:acked"]  # two tasks (by the agents), two results (by the Supervisor)
+    assert sorted(d.split()[0] for d in acked) == ["topic=TravelAgentTask", "topic=WeatherAgentTask",
+                                                   "topic=WorkerAgentResponse", "topic=WorkerAgentResponse"]
 
 
 async def delivered_trace(client: aiohttp.ClientSession, url: str, task_id: str) -> list[dict[str, Any]]:
-    """The task's trace once it has the delivery hop (marked right after the page got the answer)."""
+    """The task's trace once it has the delivery hop (marked right after the page got the answer) and the last
+    result's ack (reported by the client thread right after the Supervisor's handler returned)."""
     async with asyncio.timeout(10):
         while True:
             async with client.get(url + "api/trace", params={"q": task_id}) as response:
                 tasks: list[dict[str, Any]] = (await response.json())["tasks"]
-            if tasks and any(h["detail"] == "answer delivered" for h in tasks[0]["hops"]):
+            hops = tasks[0]["hops"] if tasks else []
+            if any(h["detail"] == "answer delivered" for h in hops) and sum(h["hop"] == "bus:acked" for h in hops) == 4:
                 return tasks
             await asyncio.sleep(0.05)
 
