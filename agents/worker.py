@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import metrics
 from bot.bus import Envelope, Publisher
 from bot.errors import ExternalServiceError, InputError, WireError
 from bot.logs import log_context
@@ -42,7 +43,7 @@ class Worker:
             except WireError:
                 await self._report_if_last(envelope, task_id, "", "the task message could not be read")
                 raise
-            with log_context(step=task.step_id):
+            with log_context(step=task.step_id), metrics.STEP_SECONDS.labels(self.name).time():
                 await self._handle(envelope, task)
 
     async def _handle(self, envelope: Envelope, task: TaskMessage) -> None:
@@ -61,6 +62,8 @@ class Worker:
             kind = ErrorKind.SERVICE if isinstance(exc, ExternalServiceError) else ErrorKind.EXHAUSTED
             if envelope.delivery_attempt >= self._max_attempts:
                 await self._publish(task, ResultStatus.FAILED, error=f"{type(exc).__name__}: {exc}", kind=kind)
+            else:
+                metrics.STEPS.labels(self.name, "retry").inc()
             raise
         await self._publish(task, ResultStatus.OK, output=output)
         log.info("step done")
@@ -76,6 +79,7 @@ class Worker:
                        kind: ErrorKind | None = None, user_message: str = "") -> None:
         result = ResultMessage(task_id=task.task_id, step_id=task.step_id, status=status, agent=self.name,
                                output=output, error=error, error_kind=kind, user_message=user_message)
+        metrics.STEPS.labels(self.name, kind.value if kind else status.value).inc()
         await self._publisher.publish(
             RESPONSE_TOPIC, encode(result), keys=[task.task_id], tag=status.value, lite_topic=task.reply_lite_topic
         )

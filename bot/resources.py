@@ -55,10 +55,17 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(RESPONSE_TOPIC, "LITE", lite_ttl_minutes=720, queues=1),
 )
 
+DLQ_PREFIX = "%DLQ%"
+# `tourguide dlq` reads each task group's dead letters in a group of its own; a listing leaves them unacked,
+# which counts as an attempt, so these groups allow many.
+DLQ_READERS = {WEATHER_GROUP: "WeatherAgentTaskDlqReaderGroup", TRAVEL_GROUP: "TravelAgentTaskDlqReaderGroup"}
+
 GROUPS: tuple[GroupSpec, ...] = (
     GroupSpec(WEATHER_GROUP, reads=WEATHER_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
     GroupSpec(TRAVEL_GROUP, reads=TRAVEL_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
     GroupSpec(RESPONSE_GROUP, reads=RESPONSE_TOPIC, lite=True, max_attempts=16, backoff_s=(1, 2, 5, 10, 30)),
+    *(GroupSpec(reader, reads=DLQ_PREFIX + group, max_attempts=1000, backoff_s=(1,))
+      for group, reader in DLQ_READERS.items()),
 )
 
 

@@ -80,6 +80,8 @@ class Catalog:
         for group in groups:
             info = await self.put_group(group)
             for name in subscriptions.get(group.name, []):
+                if name.startswith(DLQ_PREFIX) and (group.namespace, name) not in self.topics:
+                    continue  # a dead-letter reader: its queue starts (from the earliest) at the first receive
                 await self.queue(info, await self.topic((group.namespace, name)))
 
     async def topic(self, key: Key, *, create: TopicType | None = None) -> TopicInfo:

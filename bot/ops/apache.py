@@ -1,0 +1,78 @@
+"""Backlog and dead letters on Apache RocketMQ, through its admin CLI (``mqadmin``).
+
+``$MQADMIN`` (as for ``deploy.sh``) names the cluster's own ``mqadmin``; without it RocketMQ's admin classes
+from the Maven cache (``tourguide rocketmq``) are used. Per group, ``consumerProgress`` gives the lag
+(``Consume Diff Total``) and the messages held by consumers (``Consume Inflight Total``); rows of the
+group's ``%RETRY%`` topic are the retrying part. ``topicStatus`` of ``%DLQ%<group>`` gives the dead-letter
+depth (max - min offset). The age of the oldest message is not offered there and shows as 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+
+from bot.broker.stats import GroupBacklog
+from bot.errors import BrokerError
+from bot.resources import DLQ_PREFIX, GROUPS
+
+_DIFF_TOTAL = re.compile(r"Consume Diff Total:\s*(-?\d+)")
+_INFLIGHT_TOTAL = re.compile(r"Consume Inflight Total:\s*(-?\d+)")
+
+
+def _mqadmin(namesrv: str, args: list[str], timeout_s: float = 60.0) -> str:
+    if binary := os.environ.get("MQADMIN"):
+        cmd = [*shlex.split(binary), *args, "-n", namesrv]
+        env = dict(os.environ)
+    else:
+        from bot.realbroker.maven import cache_root, resolve
+
+        lib = resolve()
+        home = cache_root()
+        cmd = ["java", "-Xmx256m", f"-Duser.home={home}", "-cp", f"{lib}/*",
+               "org.apache.rocketmq.tools.command.MQAdminStartup", *args, "-n", namesrv]
+        env = {**os.environ, "ROCKETMQ_HOME": str(home)}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False, env=env)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BrokerError(f"mqadmin {args[0]} failed: {exc}") from exc
+    return done.stdout + done.stderr
+
+
+def parse_progress(topic: str, group: str, output: str) -> GroupBacklog:
+    """One group's backlog from ``consumerProgress -g <group>`` output."""
+    diff = int(m.group(1)) if (m := _DIFF_TOTAL.search(output)) else 0
+    in_flight = int(m.group(1)) if (m := _INFLIGHT_TOTAL.search(output)) else 0
+    retrying = 0
+    for line in output.splitlines():
+        cells = line.split()
+        if cells and cells[0] == f"%RETRY%{group}":
+            # the columns after the topic: broker name, queue id, broker offset, consumer offset, ...
+            numbers = [int(c) for c in cells[2:5] if c.lstrip("-").isdigit()]
+            if len(numbers) == 3:
+                retrying += max(0, numbers[1] - numbers[2])
+    waiting = max(0, diff - in_flight - retrying)
+    return GroupBacklog(topic, group, waiting, in_flight, retrying, None)
+
+
+def parse_dlq_depth(output: str) -> int:
+    """Messages in a topic from ``topicStatus -t`` output (rows: broker, queue, min offset, max offset, ...)."""
+    depth = 0
+    for line in output.splitlines():
+        cells = line.split()
+        if len(cells) >= 4 and cells[1].isdigit() and cells[2].isdigit() and cells[3].isdigit():
+            depth += int(cells[3]) - int(cells[2])
+    return depth
+
+
+def apache_backlog(namesrv: str, groups: list[str]) -> tuple[tuple[GroupBacklog, ...], dict[str, int]]:
+    """Backlog of each group on the topic it reads, and each group's dead-letter depth."""
+    reads = {g.name: g.reads for g in GROUPS}
+    backlog = []
+    dead = {}
+    for group in groups:
+        backlog.append(parse_progress(reads[group], group, _mqadmin(namesrv, ["consumerProgress", "-g", group])))
+        dead[group] = parse_dlq_depth(_mqadmin(namesrv, ["topicStatus", "-t", DLQ_PREFIX + group]))
+    return tuple(backlog), dead
