@@ -23,6 +23,7 @@ from agents.travel.checks import RULES, violations
 from agents.travel.offline_planner import OfflinePlanner
 from agents.understanding import AliasIndex, understand, validate_dates
 from bot.schemas import Language
+from bot.text import has_cjk
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TEMPLATES = (
@@ -34,10 +35,6 @@ TEMPLATES = (
     "春节去{zh}玩十天",
     "{en} 4 days then {other} 3 days",  # multi-city: each leg planned and checked, transfer day included
 )
-
-
-def _has_cjk(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 @dataclass
@@ -73,7 +70,7 @@ def check_request(tools: Tools, destination: Destination, template: str) -> tupl
         rules |= {v.rule for v in violations(leg, weather, plan, known)}
         if leg.around and not known.day_trips:
             rules.discard("around")  # nothing nearby in the data: the plan says so honestly
-        if _has_cjk(plan.days[0].title) != (leg.language == Language.ZH):
+        if has_cjk(plan.days[0].title) != (leg.language == Language.ZH):
             rules.add("language")
         days += len(plan.days)
         free += sum(d.kind == "free" for d in plan.days)

@@ -21,8 +21,8 @@ from bot.logs import log_context
 from bot.models import InboundMessage, SessionStatus
 from bot.ports import Submitted
 from bot.schemas import Intent, Language, TripRequest
+from bot.text import language_of
 from bot.wire import new_task_id
-from bot.wording import language_of
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
 

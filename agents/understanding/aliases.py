@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from bot.text import CJK_IDEOGRAPHS
+
+_CJK = re.compile(f"[\u3040-\u30ff{CJK_IDEOGRAPHS}]")  # with Japanese kana: no word boundaries either
 
 
 def _is_word_char(char: str) -> bool:

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import re
 
-from bot.schemas import Budget, Intent, Language, TravelMode
+from bot.schemas import Budget, Intent, TravelMode
+from bot.text import has_cjk
 
 from .party import party_of
-
-CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _words(*words: str) -> re.Pattern[str]:
     """One pattern for the keywords; Latin ones only as whole words, CJK ones anywhere."""
-    parts = [re.escape(w) if CJK.search(w) else rf"\b{re.escape(w)}\b" for w in words]
+    parts = [re.escape(w) if has_cjk(w) else rf"\b{re.escape(w)}\b" for w in words]
     return re.compile("|".join(p.replace(r"\ ", r"\s+") for p in parts), re.IGNORECASE)
 
 
@@ -64,11 +63,6 @@ INTERESTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("temples", _words("寺庙", "寺", "庙", "神社", "temple", "temples", "shrine", "shrines")),
     ("tea", _words("茶", "tea", "teahouse", "tea house")),
 )  # fmt: skip
-
-def language_of(text: str) -> Language:
-    """Chinese when the text has any CJK character, else English."""
-    return Language.ZH if CJK.search(text) else Language.EN
-
 
 def intent_of(text: str) -> Intent:
     """WEATHER for a pure weather question (no plan asked for), else ITINERARY."""

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from bot.errors import BadDates, EmptyRequest, RequestTooLong
 from bot.schemas import Budget, Intent, Language, TravelMode, TripLeg, TripRequest
+from bot.text import language_of
 
 from .aliases import AliasIndex
 from .dates import mention_dates, resolve_dates
@@ -20,7 +21,6 @@ from .fields import (
     intent_of,
     interests_of,
     is_around,
-    language_of,
     mode_of,
 )
 from .notes import festival_note

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.schemas import Language
+from bot.text import language_of as text_language
 from bot.wording.base import Wording
 from bot.wording.en import WORDING as EN
 from bot.wording.zh import WORDING as ZH
@@ -28,7 +29,7 @@ def language_of(text: str) -> Language:
     Only for the first "planning…" status, posted before the request is understood; everything later
     uses the language the request was read in.
     """
-    return Language.ZH if any("\u4e00" <= ch <= "\u9fff" for ch in text) else Language.EN
+    return text_language(text)
 
 
 def reply_language(payload: Mapping[str, Any]) -> Language:

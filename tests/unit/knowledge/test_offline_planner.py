@@ -24,9 +24,9 @@ from bot.schemas import (
     WeatherDay,
     WeatherReport,
 )
+from bot.text import has_cjk
 
 START, END = date(2026, 12, 2), date(2026, 12, 6)
-CJK = re.compile(r"[\u4e00-\u9fff]")
 HANGZHOU = Place(name="Hangzhou", country="China", latitude=30.27, longitude=120.16, timezone="Asia/Shanghai")
 
 
@@ -105,7 +105,7 @@ def test_reference_text_is_chinese(planner: OfflinePlanner) -> None:
     itinerary = planner.plan(_request(), MIXED)
     assert itinerary.destination == "杭州"
     for text in _texts(itinerary):
-        assert CJK.search(text), text
+        assert has_cjk(text), text
 
 
 def test_offline_weather_is_called_an_estimate(planner: OfflinePlanner, catalog: Catalog) -> None:
@@ -121,7 +121,7 @@ def test_english_kyoto_request_gets_english_text(planner: OfflinePlanner) -> Non
     itinerary = planner.plan(request, None)
     assert itinerary.destination == "Kyoto" and len(itinerary.days) == 4
     for text in _texts(itinerary):
-        assert not CJK.search(text), text
+        assert not has_cjk(text), text
     assert any(a.time == "09:00" for a in itinerary.days[0].activities)
 
 
