@@ -11,9 +11,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 log = logging.getLogger("tourguide.metrics")
+disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created sample beside every counter: Prometheus does not need them
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 

@@ -19,16 +19,21 @@ log = logging.getLogger("tourguide.metrics")
 
 
 async def refresh(settings: Settings) -> None:
-    """Set the shared-state gauges once from a status reading."""
-    from bot.ops.status import collect
+    """Set the shared-state gauges once, the way ``tourguide status`` reads them (each source on its own: a
+    process may see the database but not the broker's store, or the other way round)."""
+    from bot.ops.status import broker_status
+    from storage.counts import read_counts
 
-    status = await collect(settings)
-    for g in status.groups:
-        metrics.BACKLOG.labels(g.topic, g.group).set(g.backlog)
-    for group, depth in status.dead_letters.items():
-        metrics.DEAD_LETTERS.labels(group).set(depth)
-    metrics.OUTBOX_UNSENT.set(status.app.outbox_unsent)
-    metrics.SESSIONS_RUNNING.set(status.app.sessions_running)
+    try:
+        app = await asyncio.to_thread(read_counts, settings.data_dir / "tourguide.sqlite3")
+        metrics.OUTBOX_UNSENT.set(app.outbox_unsent)
+        metrics.SESSIONS_RUNNING.set(app.sessions_running)
+    finally:
+        groups, dead = await broker_status(settings)
+        for g in groups:
+            metrics.BACKLOG.labels(g.topic, g.group).set(g.backlog)
+        for group, depth in dead.items():
+            metrics.DEAD_LETTERS.labels(group).set(depth)
 
 
 async def _refresh_forever(settings: Settings, every_s: float) -> None:

@@ -36,20 +36,25 @@ def broker_dir(settings: Settings, override: Path | None = None) -> Path:
     return override if override is not None else settings.data_dir / "broker"
 
 
-async def collect(settings: Settings, *, broker_data: Path | None = None) -> Status:
-    """Read the figures once (blocking reads run in a thread)."""
-    app = await asyncio.to_thread(read_counts, settings.data_dir / "tourguide.sqlite3")
+async def broker_status(settings: Settings, broker_data: Path | None = None
+                        ) -> tuple[tuple[GroupBacklog, ...], dict[str, int]]:
+    """Backlog of the task groups and their dead-letter depths, from whichever broker is configured."""
+    wanted = _task_groups()
     if settings.rocketmq_namesrv:
         from bot.ops.apache import apache_backlog
 
-        groups, dead = await asyncio.to_thread(apache_backlog, settings.rocketmq_namesrv, sorted(_task_groups()))
-        return Status("apache", groups, dead, app)
+        return await asyncio.to_thread(apache_backlog, settings.rocketmq_namesrv, sorted(wanted))
     stats = await asyncio.to_thread(read_stats, broker_dir(settings, broker_data),
                                     namespace=settings.rocketmq_namespace, dlq_readers=DLQ_READERS)
-    wanted = _task_groups()
     groups = tuple(g for g in stats.groups if g.group in wanted)
-    dead = {g: stats.dead_letters.get(g, 0) for g in sorted(wanted)}
-    return Status("embedded", groups, dead, app)
+    return groups, {g: stats.dead_letters.get(g, 0) for g in sorted(wanted)}
+
+
+async def collect(settings: Settings, *, broker_data: Path | None = None) -> Status:
+    """Read the figures once (blocking reads run in a thread)."""
+    app = await asyncio.to_thread(read_counts, settings.data_dir / "tourguide.sqlite3")
+    groups, dead = await broker_status(settings, broker_data)
+    return Status("apache" if settings.rocketmq_namesrv else "embedded", groups, dead, app)
 
 
 def render(status: Status) -> str:
