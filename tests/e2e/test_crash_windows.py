@@ -23,6 +23,7 @@ import pytest
 
 from tests.processes import clean_env, free_port
 from tests.standins.fake_slack import FakeSlack, PostedMessage
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 REQUEST = "3 days in Kyoto next weekend"
@@ -47,14 +48,6 @@ def _rows(data: Path, sql: str) -> list[Any]:
             return list(conn.execute(sql))
         except sqlite3.OperationalError:  # not created yet
             return []
-
-
-async def _until(condition: Any, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - a per-call deadline
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 @asynccontextmanager
@@ -106,7 +99,7 @@ async def test_kill_between_the_slack_ack_and_the_commit_loses_nothing(tmp_path:
             retry = await slack.http.post(url, slack.event_request(mention, event_id="Ev-crash-1", retry_num=1,
                                                                    retry_reason="http_error"), timeout=10)
             assert retry.status == 200
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
 
     assert len(_answers(slack)) == 1
     assert _answers(slack)[0].thread_ts == mention["ts"] and "Kyoto" in _answers(slack)[0].text
@@ -128,7 +121,7 @@ async def test_kill_between_the_answer_post_and_mark_sent_posts_it_once(tmp_path
         assert _rows(tmp_path / "data", "SELECT status, delivering FROM outbox") == [("pending", 1)]
 
         async with bot(tmp_path, **env):
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
         assert slack.calls_to("conversations.replies")  # the restarted bot looked before posting
 
     assert len(_answers(slack)) == 1
@@ -146,5 +139,5 @@ async def test_kill_right_after_the_socket_mode_ack_still_answers(tmp_path: Path
             await kill_group(first)  # Slack has its ack and will not redeliver
         assert _rows(tmp_path / "data", "SELECT COUNT(*) FROM inbound") == [(1,)]
         async with bot(tmp_path, **env):
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
     assert len(_answers(slack)) == 1

@@ -15,7 +15,7 @@ import asyncio
 import sqlite3
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,20 +33,11 @@ from storage.outbox import Outbox
 from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env, free_port
 from tests.standins.fake_openai import FakeOpenAI
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TEXT = "帮我做一个下周三到下周日杭州周边自驾游方案"
-
-
-async def _until(condition: Callable[[], Awaitable[bool] | bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if await result if isinstance(result, Awaitable) else result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @contextmanager
@@ -122,13 +113,13 @@ async def test_supervisor_killed_between_a_result_and_its_commit(tmp_path: Path)
                 await asyncio.wait_for(llm.arrived.wait(), 60)  # travel is planning: weather is committed
                 with write_locked(tmp_path / "tourguide.sqlite3"):
                     llm.gate.set()
-                    await _until(lambda: _result_delivered_unacked(tmp_path / "broker" / "broker.sqlite3"), 30)
+                    await until(lambda: _result_delivered_unacked(tmp_path / "broker" / "broker.sqlite3"), 30)
                     supervisor.kill()  # it holds the result and cannot have committed it
                     supervisor.wait(10)
             session = await store.get(task_id)
             assert session is not None and session.step("travel").status == StepStatus.SENT  # type: ignore[union-attr]
             with setup.process("supervisor"):
-                await _until(lambda: _finished(store, task_id), 60)
+                await until(lambda: _finished(store, task_id), 60)
         await _check_one_complete_answer(db, store, outbox, task_id)
 
 
@@ -144,12 +135,12 @@ async def test_agent_killed_while_publishing_its_result_is_redelivered_in_second
                 with write_locked(tmp_path / "broker" / "broker.sqlite3"):  # sends wait for their commit
                     llm.gate.set()
                     # The planner's last word before the worker publishes (the stand-in's plan is refused).
-                    await _until(lambda: "using the offline planner" in (tmp_path / "travel-1.log").read_text(), 30)
+                    await until(lambda: "using the offline planner" in (tmp_path / "travel-1.log").read_text(), 30)
                     first.kill()  # publishing, not acked
                     first.wait(10)
             killed_at = time.monotonic()
             with setup.process("agent", "travel", log="travel-2.log"):
-                await _until(lambda: _finished(store, task_id), 60)
+                await until(lambda: _finished(store, task_id), 60)
             assert time.monotonic() - killed_at < 30  # redelivered after release, not after client expiry (120 s)
         await _check_one_complete_answer(db, store, outbox, task_id)
 

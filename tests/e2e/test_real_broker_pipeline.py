@@ -12,8 +12,7 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +32,7 @@ from storage.sessions import SessionStore
 from tests.processes import bot_process, clean_env
 from tests.realbroker import ApacheSession, apache_session
 from tests.standins.fake_slack import FakeSlack, PostedMessage
-from tests.waiting import settled
+from tests.waiting import settled, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.apache]
 NOW_ISO = "2026-11-23T09:00:00+08:00"
@@ -65,15 +64,6 @@ def _answer(proc: subprocess.Popen[str]) -> dict[str, Any]:
     assert proc.returncode == 0, err[-3000:]
     answer: dict[str, Any] = json.loads(out)
     return answer
-
-
-async def _wait_for(condition: Callable[[], Awaitable[bool]], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await condition():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 async def test_reference_request_through_ask(apache: ApacheSession, tmp_path: Path) -> None:
@@ -122,7 +112,7 @@ async def _finished_once(store: SessionStore, outbox: Outbox, task_id: str) -> N
         session = await store.get(task_id)
         return session is not None and session.status != SessionStatus.RUNNING
 
-    await _wait_for(finished, 120)
+    await until(finished, 120)
     reply = await outbox.get(task_id)
     assert reply is not None and reply.payload["status"] == "completed"
     assert [d["date"] for d in reply.payload["itinerary"]] == DATES
@@ -143,7 +133,7 @@ async def test_supervisor_killed_after_the_weather_result_resumes(apache: Apache
                                                                           "travel": StepStatus.SENT}
 
             with bot_process(["supervisor"], env, log) as supervisor:
-                await _wait_for(travel_sent)
+                await until(travel_sent, 90)
                 supervisor.kill()  # SIGKILL right after the weather result was committed
                 supervisor.wait(10)
             with bot_process(["agent", "travel"], env, log), bot_process(["supervisor"], env, log):
@@ -163,7 +153,7 @@ async def test_broker_restarted_mid_session_loses_and_duplicates_nothing(
                 return session is not None and any(
                     s.step_id == "weather" and s.status == StepStatus.OK for s in session.steps)
 
-            await _wait_for(weather_done)
+            await until(weather_done, 90)
             # The travel task waits in the broker (no travel agent yet) while the broker goes down and up.
             await asyncio.to_thread(apache.cluster.stop_broker)
             await asyncio.to_thread(apache.cluster.start_broker)

@@ -20,6 +20,7 @@ from bot.delivery import RetryPolicy
 from bot.settings import load_settings
 from bot.wiring import ChatServices, Pipeline, chat_services, pipeline
 from tests.standins.fake_slack import FakeSlack, PostedMessage
+from tests.waiting import until
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday
 
@@ -157,11 +158,11 @@ async def test_answer_accepted_before_a_restart_is_delivered_once_after_it(tmp_p
                 reply = await p.outbox.get(task_id)
                 return reply is not None and reply.attempts == 1
 
-            await _until(failed_once)
+            await until(failed_once)
         assert answers(slack) == []  # ...and the bot stops before it could retry
         async with slack_bot(tmp_path, slack, retry=retry) as (p, _):
             await slack.wait_for(lambda: len(answers(slack)) == 1, timeout=15)
-            await _until(lambda: _sent(p, task_id))
+            await until(lambda: _sent(p, task_id))
             await slack.wait_for(lambda: any("✅" in m.text for m in slack.updated_messages))
 
     assert len(answers(slack)) == 1
@@ -172,13 +173,3 @@ async def test_answer_accepted_before_a_restart_is_delivered_once_after_it(tmp_p
 async def _sent(p: Pipeline, task_id: str) -> bool:
     reply = await p.outbox.get(task_id)
     return reply is not None and reply.status.value == "sent"
-
-
-async def _until(predicate: Any, timeout: float = 15.0) -> None:  # noqa: ASYNC109 - a test deadline
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
