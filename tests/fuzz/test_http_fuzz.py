@@ -167,7 +167,7 @@ async def test_slack_http_endpoint_never_answers_5xx(tmp_path: Path, capsys: pyt
     rng = random.Random(SEED)
     statuses: Counter[int] = Counter()
     async with FakeSlack() as slack, slack_bot(tmp_path, slack, http=True) as (_, services):
-        sent = await _fuzz(services.slack_url, lambda: _slack_request(rng, slack, slack.signing_secret), statuses)
+        sent = await _fuzz(services.url("slack"), lambda: _slack_request(rng, slack, slack.signing_secret), statuses)
     _report("Slack /slack/events", sent, statuses, capsys)
     assert sent == REQUESTS_PER_ENDPOINT + 4
     assert not [s for s in statuses if s >= 500], statuses
@@ -195,7 +195,7 @@ async def test_slack_oauth_pages_never_answer_5xx(tmp_path: Path, capsys: pytest
     rng = random.Random(SEED)
     statuses: Counter[int] = Counter()
     async with FakeSlack() as slack, oauth_bot(tmp_path, slack) as (_, services):
-        base = services.slack_url.removesuffix("/slack/events")
+        base = services.url("slack").removesuffix("/slack/events")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
             for _ in range(OAUTH_REQUESTS):
                 method, url, headers = _oauth_request(rng, base)
