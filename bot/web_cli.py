@@ -1,8 +1,7 @@
 """``tourguide web``: the core plus the web page (part of the composition root, beside :mod:`bot.wiring`).
 
-The page gets its own connection to the database for the trace view (as ``tourguide trace`` has), an
-outbox sender for its answers, the Supervisor's progress stream, and the bus clients' hops (published,
-delivered, acked, nacked) written as trace rows of their tasks.
+The page gets its own read connection to the database for the trace view (as ``tourguide trace`` has),
+an outbox sender for its answers, and the Supervisor's progress stream.
 """
 
 from __future__ import annotations
@@ -12,12 +11,11 @@ from collections.abc import AsyncIterator
 
 from adapters.web.adapter import WebAdapter
 from adapters.web.settings import WebSettings
-from bot.bus import hops
 from bot.delivery import RetryPolicy
 from bot.settings import Settings
 from bot.wiring import Pipeline, pipeline, serve, settings_clock, wait_for_stop_signal
 from storage.database import Database
-from storage.traces import TraceIndex, TraceWriter
+from storage.traces import TraceIndex
 
 
 @contextlib.asynccontextmanager
@@ -25,17 +23,9 @@ async def web_page(settings: Settings, web: WebSettings, p: Pipeline) -> AsyncIt
     """Serve the page on ``p`` until the block exits."""
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database(settings.data_dir / "tourguide.sqlite3"))
-        writer = await stack.enter_async_context(TraceWriter(db))
-        stack.enter_context(hops.observing(lambda hop: record_hop(writer, hop)))
         adapter = WebAdapter(p.intake, TraceIndex(db), web)
         await serve(stack, p, adapter, RetryPolicy(max_attempts=settings.outbox_max_attempts))
         yield adapter
-
-
-def record_hop(writer: TraceWriter, hop: hops.Hop) -> None:
-    """A bus hop as a trace row of each task it belongs to (``bus:published``, ``bus:delivered``...)."""
-    for task_id in hop.task_ids:
-        writer.add(task_id, hop.at, f"bus:{hop.event}", hop.detail)
 
 
 async def run_web(settings: Settings, host: str, port: int, with_agents: bool) -> int:

@@ -38,7 +38,7 @@ from agents.worker import StepHandler
 from bot.broker.config import BrokerConfig
 from bot.broker.provision import provision_store
 from bot.broker.server import EmbeddedBroker
-from bot.bus import LiteSubscriber, Publisher
+from bot.bus import LiteSubscriber, Publisher, hops
 from bot.delivery import OutboxSender, RetryPolicy
 from bot.models import Reply
 from bot.ops.gauges import metrics_endpoint
@@ -60,6 +60,7 @@ from storage.database import Database
 from storage.outbox import Outbox
 from storage.retention import DAY_S, Retention
 from storage.sessions import SessionStore
+from storage.traces import TraceWriter
 
 log = logging.getLogger("tourguide")
 
@@ -104,6 +105,9 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
             await stack.enter_async_context(agent("weather", settings, bus, wrap=wrap))
             await stack.enter_async_context(agent("travel", settings, bus, wrap=wrap))
         db = await stack.enter_async_context(Database(settings.data_dir / "tourguide.sqlite3"))
+        # What the bus clients do with each message (published, delivered, acked...) joins the task's trace.
+        writer = await stack.enter_async_context(TraceWriter(db))
+        stack.enter_context(hops.observing(functools.partial(record_hop, writer)))
         if settings.retention_days > 0:
             await stack.enter_async_context(Retention(db, settings.retention_days * DAY_S))
         store, outbox = SessionStore(db), Outbox(db)
@@ -126,6 +130,12 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
                         local_name=catalog.local_name, understander=understander)
         await intake.recover()  # events acked before a crash cut off their processing
         yield Pipeline(intake, outbox, store, supervisor, endpoint)
+
+
+def record_hop(writer: TraceWriter, hop: hops.Hop) -> None:
+    """A bus hop as a trace row of each task it belongs to (``bus:published``, ``bus:delivered``...)."""
+    for task_id in hop.task_ids:
+        writer.add(task_id, hop.at, f"bus:{hop.event}", hop.detail)
 
 
 # -- chat adapters on the core ------------------------------------------------------------------------

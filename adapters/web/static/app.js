@@ -129,9 +129,8 @@ function weatherRow(w) {
   return el("div", { class: "weather" },
     el("span", { class: "icon", "aria-hidden": "true", text: ICONS[w.condition] || "🌡️" }),
     el("span", { class: "condition", text: w.condition.replace("_", " ") }),
-    el("span", { class: "tmin", text: Math.round(w.temp_min_c) + "°" }),
-    el("span", { text: "–" }),
-    el("span", { class: "tmax", text: Math.round(w.temp_max_c) + "°C" }),
+    el("span", { class: "temps" }, el("span", { class: "tmin", text: Math.round(w.temp_min_c) + "°" }),
+       document.createTextNode(" – "), el("span", { class: "tmax", text: Math.round(w.temp_max_c) + "°C" })),
     el("span", { class: "rain-chance", text: "rain " + w.precipitation_probability + "%" }),
     el("span", { class: "label " + w.source, "data-source": w.source, text: source }));
 }
