@@ -23,6 +23,7 @@ from bot.ports import Submitted
 from bot.schemas import Intent, Language, TripRequest
 from bot.text import language_of
 from bot.wire import new_task_id
+from bot.wording import wording
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
 
@@ -143,7 +144,7 @@ class Intake:
     async def _understand(self, message: InboundMessage) -> TripRequest:
         now = self._clock()
         if message.has_attachments and not message.text.strip():
-            raise InputError("attachment only", user_message=_attachments(language_of(message.text)))
+            raise InputError("attachment only", user_message=wording(language_of(message.text)).text_only)
         previous = await self._store.latest_in_conversation(message.ref.key)
         request = None
         if previous is not None and previous.request.destination:
@@ -171,20 +172,9 @@ class Intake:
 
 
 def _missing(request: TripRequest) -> str:
-    zh = request.language == Language.ZH
-    if not request.destination:
-        return ("想去哪里玩呢？告诉我目的地和日期，例如“下周末去杭州玩两天”或“明天上海天气怎么样”。" if zh else
-                "Where would you like to go? Tell me a destination and dates, e.g. “3 days in Kyoto next weekend” "
-                "or “weather in Shanghai tomorrow”.")
-    return (f"去{request.destination}的话，打算哪几天呢？例如“下周三到下周日”或“12月5日到7日”。" if zh else
-            f"When would you like to visit {request.destination}? E.g. “next weekend” or “Dec 5 to Dec 7”.")
+    words = wording(request.language)
+    return words.ask_when.format(destination=request.destination) if request.destination else words.ask_where
 
 
 def _busy(request: TripRequest) -> str:
-    return ("你的请求有点多，请稍等一分钟再试。" if request.language == Language.ZH else
-            "You are sending requests faster than I can plan them. Please wait a minute and try again.")
-
-
-def _attachments(lang: Language) -> str:
-    return ("我目前只能看懂文字消息，请用文字告诉我目的地和日期。" if lang == Language.ZH else
-            "I can only read text for now. Please type your destination and dates.")
+    return wording(request.language).too_many

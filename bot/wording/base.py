@@ -25,4 +25,8 @@ class Wording:
     headings: Mapping[SessionStatus, str]  # the progress card's heading (DingTalk)
     answer_title: str  # the title of an answer message (DingTalk markdown)
     cancelled: str  # the request was given up on (Ctrl-C)
+    ask_where: str  # a request without a destination
+    ask_when: str  # a request without dates; ``{destination}`` is filled in
+    too_many: str  # the per-user rate limit refused a request
+    text_only: str  # a message with only attachments
 

@@ -42,4 +42,9 @@ WORDING = Wording(
     },
     answer_title="Tour guide",
     cancelled="tourguide: cancelled.",
+    ask_where=("Where would you like to go? Tell me a destination and dates, e.g. “3 days in Kyoto next weekend” "
+               "or “weather in Shanghai tomorrow”."),
+    ask_when="When would you like to visit {destination}? E.g. “next weekend” or “Dec 5 to Dec 7”.",
+    too_many="You are sending requests faster than I can plan them. Please wait a minute and try again.",
+    text_only="I can only read text for now. Please type your destination and dates.",
 )

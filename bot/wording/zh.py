@@ -42,4 +42,8 @@ WORDING = Wording(
     },
     answer_title="行程助手",
     cancelled="tourguide: 已取消。",
+    ask_where="想去哪里玩呢？告诉我目的地和日期，例如“下周末去杭州玩两天”或“明天上海天气怎么样”。",
+    ask_when="去{destination}的话，打算哪几天呢？例如“下周三到下周日”或“12月5日到7日”。",
+    too_many="你的请求有点多，请稍等一分钟再试。",
+    text_only="我目前只能看懂文字消息，请用文字告诉我目的地和日期。",
 )
