@@ -109,6 +109,7 @@ class Session:
     status: SessionStatus
     created_at: float
     steps: tuple[Step, ...] = ()
+    version: int = 0  # counts committed changes: a write that does not get version + 1 finds a stale copy
 
     def step(self, step_id: str) -> Step | None:
         """A step by ID."""
@@ -144,6 +145,7 @@ class Phase(StrEnum):
     OK = "ok"  # a step's result came back
     FAILED = "failed"  # a step failed (or timed out)
     SLOW = "slow"  # a step has been out for a while (LLM retries)
+    QUEUED = "queued"  # a step waits in the broker behind others; detail "position:seconds" (bot.wording.queue)
     FINISHED = "finished"  # the session ended; its answer is in the outbox
 
 

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TextIO
 
-from bot.models import ConversationRef, InboundMessage, Progress, Reply
+from bot.models import ConversationRef, InboundMessage, Phase, Progress, Reply
 from bot.ports import AcceptedParts, Requests, Traces
 from bot.wording import language_of, wording
+from bot.wording.queue import queued_line
 
 PLATFORM = "cli"
 
@@ -66,7 +67,12 @@ class TerminalAdapter:
         """A status line for a request typed here."""
         if self._closed or event.ref is None or event.ref.channel not in self._conversations:
             return
-        if event.kind is not None and (line := wording(event.language).progress_lines.get((event.phase, event.kind))):
+        line: str | None
+        if event.phase == Phase.QUEUED:
+            line = queued_line(event.language, event.detail)
+        else:
+            line = wording(event.language).progress_lines.get((event.phase, event.kind)) if event.kind else None
+        if line:
             print(line, file=self._out, flush=True)
 
     async def ask(self, text: str) -> Reply:

@@ -25,6 +25,7 @@ from ag_ui.core import (
 )
 
 from bot.models import Phase, Progress, Reply
+from bot.wording.queue import queued_line
 
 CHUNK = 400  # characters per TEXT_MESSAGE_CONTENT: the answer streams in a few deltas, as a model's would
 FAILED_STATUSES = ("failed",)
@@ -48,6 +49,9 @@ def progress(event: Progress) -> list[BaseEvent]:
         return [StepStartedEvent(step_name=name, raw_event={"task_id": event.task_id, "steps": steps})]
     if event.phase == Phase.SLOW:
         return [CustomEvent(name="step_slow", value={"task_id": event.task_id, "step": name})]
+    if event.phase == Phase.QUEUED:
+        return [CustomEvent(name="step_queued", value={"task_id": event.task_id, "step": name,
+                                                        "text": queued_line(event.language, event.detail)})]
     if event.phase == Phase.OK:
         return [StepFinishedEvent(step_name=name, raw_event={"task_id": event.task_id, "status": "ok"})]
     if event.phase == Phase.FAILED:
