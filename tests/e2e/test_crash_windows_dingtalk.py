@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_crash_windows import _rows, _until, bot, kill_group
+from tests.e2e.test_crash_windows import _rows, bot, kill_group
 from tests.standins.fake_dingtalk import FakeDingTalk
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 REQUEST = "帮我做一个下周三到下周日杭州周边自驾游方案"
@@ -47,7 +48,7 @@ async def test_kill_right_after_the_ack_still_answers(tmp_path: Path) -> None:
         assert fake.ack_for(frame).code == 200  # type: ignore[union-attr]
         assert _rows(tmp_path / "data", "SELECT event_id FROM inbound") == [(frame.data["msgId"],)]
         async with bot(tmp_path, **_env(fake)):  # DingTalk redelivers nothing: it has the ACK
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
     assert len(_answers(fake)) == 1 and "杭州" in _answers(fake)[0]
 
 
@@ -62,5 +63,5 @@ async def test_kill_between_the_answer_and_mark_sent_sends_it_once(tmp_path: Pat
         release.set()
         assert len(_answers(fake)) == 1
         async with bot(tmp_path, **_env(fake)):
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
     assert len(_answers(fake)) == 1

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from bot.delivery import RetryPolicy
 from bot.wiring import Pipeline
-from tests.e2e.test_slack import _until, answers, slack_bot
+from tests.e2e.test_slack import answers, slack_bot
 from tests.standins.fake_slack import FakeSlack, PostedMessage
+from tests.waiting import until
 
 LONG_REQUEST = "16 days in Kyoto next weekend"
 
@@ -28,11 +29,11 @@ async def test_a_split_answer_resumes_after_a_restart_without_repeating_parts(tm
             await slack.wait_for(lambda: len(answers(slack)) == 1, timeout=15)
             task_id = await p.sessions.task_for_event("slack", slack.envelopes[0].payload["event_id"])
             assert task_id is not None
-            await _until(lambda: _failed_after_one_part(p, task_id))
+            await until(lambda: _failed_after_one_part(p, task_id))
         first_run = [_part(m) for m in answers(slack)]
         async with slack_bot(tmp_path, slack, retry=retry) as (p, _):
             await slack.wait_for(lambda: len(answers(slack)) == 2, timeout=15)
-            await _until(lambda: _sent(p, task_id))
+            await until(lambda: _sent(p, task_id))
 
     assert first_run == [(1, 2)]
     assert [_part(m) for m in answers(slack)] == [(1, 2), (2, 2)]  # each part once, in order

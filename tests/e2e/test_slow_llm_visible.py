@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_crash_windows import _answers, _rows, _until, bot
+from tests.e2e.test_crash_windows import _answers, _rows, bot
 from tests.standins.fake_openai import FakeOpenAI
 from tests.standins.fake_slack import FakeSlack
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow
 
@@ -28,5 +29,5 @@ async def test_status_says_the_planner_is_slow_then_the_answer_arrives(tmp_path:
             await slack.wait_for(lambda: any("slower than usual" in m.text for m in slack.updated_messages), 30)
             assert _answers(slack) == []
             llm.gate.set()
-            await _until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
+            await until(lambda: _rows(tmp_path / "data", "SELECT status FROM outbox") == [("sent",)])
     assert len(_answers(slack)) == 1
