@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import adapters.dingtalk
 import adapters.slack
+import adapters.web
 from adapters.terminal.adapter import TerminalAdapter
 from adapters.terminal.chat import ask_once, chat_loop, readable
 from agents.knowledge.catalog import Catalog
@@ -60,13 +61,23 @@ from storage.database import Database
 from storage.outbox import Outbox
 from storage.retention import DAY_S, Retention
 from storage.sessions import SessionStore
-from storage.traces import TraceWriter
+from storage.traces import TraceIndex, TraceWriter
 
 log = logging.getLogger("tourguide")
+
+
+
+@contextlib.asynccontextmanager
+async def trace_store(data_dir: Path) -> AsyncIterator[TraceIndex]:
+    """The core database's trace rows on a connection of their own (the web page's trace view)."""
+    async with Database(data_dir / "tourguide.sqlite3") as db:
+        yield TraceIndex(db)
+
 
 PLATFORMS: dict[str, AnyPlatform] = {
     "slack": adapters.slack.PLATFORM,
     "dingtalk": adapters.dingtalk.PLATFORM,
+    "web": adapters.web.platform(trace_store),
 }
 
 HINT = ("no chat platform is configured. Set the variables of at least one:\n"

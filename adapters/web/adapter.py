@@ -8,9 +8,11 @@ by a crash) adds nothing while this process remembers the first.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -37,18 +39,23 @@ class TraceRows(Protocol):
     async def find_tasks(self, text: str, limit: int) -> list[str]: ...
 
 
+OpenTraces = Callable[[], AbstractAsyncContextManager[TraceRows]]
+"""Opens the trace store for as long as the page is served (the wiring knows where it is)."""
+
+
 class WebAdapter:
     """``async with`` serves the page; the outbox sender calls :meth:`deliver`, the Supervisor
     :meth:`on_progress`."""
 
     platform = PLATFORM
 
-    def __init__(self, requests: Requests, traces: TraceRows | None, settings: WebSettings) -> None:
+    def __init__(self, settings: WebSettings, requests: Requests, open_traces: OpenTraces | None = None) -> None:
         self.requests = requests
-        self.traces = traces
         self.settings = settings
+        self.traces: TraceRows | None = None  # while served, when a trace store was given
         self.sessions = SessionRegistry(per_minute=settings.rate_per_minute)
-        self._runner: web.AppRunner | None = None
+        self._open_traces = open_traces
+        self._stack = contextlib.AsyncExitStack()
         self._url = ""
 
     @property
@@ -59,25 +66,23 @@ class WebAdapter:
     async def __aenter__(self) -> Self:
         from adapters.web.server import build_app
 
-        runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.settings.host, self.settings.port)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self._url = f"http://{host}:{port}/"
+        async with contextlib.AsyncExitStack() as stack:
+            if self._open_traces is not None:
+                self.traces = await stack.enter_async_context(self._open_traces())
+            runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)
+            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
+            host, port = runner.addresses[0][:2]
+            self._url = f"http://{host}:{port}/"
+            self._stack = stack.pop_all()
         log.info("web page at %s", self._url)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._stack.aclose()
+        self.traces = None
 
     async def submit(self, session: BrowserSession, text: str) -> Submitted:
         """A message typed on the page: echoed into the log, then handed to the core."""

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class WebSettings(BaseSettings):
     """Zero configuration serves 127.0.0.1:8080 to anyone who can reach it (that is, this machine)."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      populate_by_name=True)
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("TOURGUIDE_WEB_HOST", "host"))
     port: int = Field(default=0, ge=0, le=65535, validation_alias=AliasChoices("TOURGUIDE_WEB_PORT", "port"))
     # Set for deployments: the page then asks for it once (``/?token=...``) and keeps it in a cookie.
@@ -23,5 +24,5 @@ class WebSettings(BaseSettings):
 
     @property
     def configured(self) -> bool:
-        """``tourguide bot`` serves the page too when a port is set."""
+        """``tourguide bot`` serves the page too when a port is set (``tourguide web`` always does)."""
         return self.port > 0

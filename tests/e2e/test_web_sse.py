@@ -6,12 +6,16 @@ The real server and the real pipeline (embedded broker, agents inline); a client
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.browser.stack import REFERENCE, Event, browser, csrf, post, read_until, web_stack
+from adapters.web.settings import WebSettings
+from bot.settings import load, load_settings
+from bot.wiring import chat_services, pipeline
+from tests.browser.stack import NOW, REFERENCE, Event, browser, csrf, post, read_until, web_stack
 
 
 async def test_reference_request_streams_steps_in_order_then_five_days_with_weather(tmp_path: Path) -> None:
@@ -151,3 +155,22 @@ async def test_with_an_access_token_nothing_is_served_until_it_is_presented(tmp_
         async with browser() as other, other.get(web.url + "api/session",
                                                  headers={"Authorization": "Bearer let-me-in"}) as response:
             assert response.status == 200
+
+
+async def test_tourguide_bot_serves_the_page_when_a_web_port_is_set(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free port: the registry's web platform is on only for a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    web = load(WebSettings, host="127.0.0.1", port=port)
+    async with (
+        pipeline(settings, agents="inline", clock=lambda: NOW) as p,
+        chat_services(settings, p, {"web": web}) as services,
+        browser() as client,
+    ):
+        assert services.platforms == ["web"]
+        token = await csrf(client, services.url("web"))
+        async with asyncio.timeout(30), client.get(services.url("web") + "events") as stream:
+            await post(client, services.url("web"), REFERENCE, token)
+            seen = await read_until(stream, "RUN_FINISHED", [])
+    assert sum(e.type == "TEXT_MESSAGE_START" for e in seen) == 1
