@@ -1,10 +1,18 @@
-"""The tourguide SQLite database (aiosqlite): one connection, one owner, closed by ``async with``."""
+"""The tourguide SQLite database (aiosqlite): one connection, one owner, closed by ``async with``.
+
+Rows come back as :class:`sqlite3.Row` (read by column name). Stores of one process share the
+connection, so the in-process change notices live here too: a store announces a change inside its
+transaction and the listeners are called only once that transaction committed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -13,10 +21,14 @@ import aiosqlite
 
 from bot.errors import StorageError
 
+log = logging.getLogger("tourguide.storage")
+Listener = Callable[[str], None]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     task_id TEXT PRIMARY KEY, conversation TEXT NOT NULL, reference TEXT NOT NULL, request TEXT NOT NULL,
-    status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+    status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS sessions_by_status ON sessions (status);
 CREATE INDEX IF NOT EXISTS sessions_by_conversation ON sessions (conversation, created_at);
 CREATE TABLE IF NOT EXISTS steps (
@@ -45,6 +57,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("outbox", "parts_sent", "INTEGER NOT NULL DEFAULT 0"),
     ("outbox", "delivering", "INTEGER NOT NULL DEFAULT 0"),
     ("inbound", "message", "TEXT NOT NULL DEFAULT ''"),
+    ("sessions", "version", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -58,12 +71,15 @@ class Database:
         self._added_columns = tuple(added_columns)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._listeners: defaultdict[str, list[Listener]] = defaultdict(list)
+        self._announced: list[tuple[str, str]] = []  # (topic, detail) of the open transaction
 
     async def __aenter__(self) -> Database:
         try:
             if self._path != ":memory:":
                 _private_dir(Path(self._path).parent)
             self._db = await aiosqlite.connect(self._path, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
             await self._incremental_vacuum_on(self._db)
             await self._db.execute("PRAGMA journal_mode=WAL")
             await self._db.execute("PRAGMA synchronous=NORMAL")
@@ -118,16 +134,38 @@ class Database:
             raise StorageError("database is not open")
         return self._db
 
+    def listen(self, topic: str, listener: Listener) -> None:
+        """Call ``listener(detail)`` after each committed transaction of this process that announced ``topic``.
+
+        In-process only: a change another process commits to the same file is not seen here.
+        """
+        self._listeners[topic].append(listener)
+
+    def announce(self, topic: str, detail: str = "") -> None:
+        """Inside a transaction: tell ``topic``'s listeners once it commits (nothing if it rolls back)."""
+        self._announced.append((topic, detail))
+
+    def _tell(self, announced: list[tuple[str, str]]) -> None:
+        for topic, detail in announced:
+            for listener in self._listeners.get(topic, ()):
+                try:
+                    listener(detail)
+                except Exception:  # a listener's bug must not turn a committed write into an error
+                    log.exception("change listener for %s failed", topic)
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """``async with db.transaction() as conn:``: committed on success, rolled back on error."""
         async with self._lock:
             conn = self._conn
+            self._announced = []
             try:
                 await conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 await conn.execute("COMMIT")
+                announced, self._announced = self._announced, []
             except BaseException as exc:
+                self._announced = []
                 with contextlib.suppress(Exception):
                     await conn.execute("ROLLBACK")
                 if isinstance(exc, StorageError | asyncio.CancelledError) or not isinstance(exc, Exception):
@@ -135,8 +173,9 @@ class Database:
                 if isinstance(exc, aiosqlite.Error):
                     raise StorageError(f"database write failed: {exc}") from exc
                 raise
+        self._tell(announced)
 
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Rows of a query."""
         async with self._lock:
             try:
@@ -144,7 +183,7 @@ class Database:
             except aiosqlite.Error as exc:
                 raise StorageError(f"database read failed: {exc}") from exc
 
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Any | None:
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         """The first row of a query, or None."""
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None

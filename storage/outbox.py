@@ -1,6 +1,7 @@
 """The reply outbox: one final answer per task, written before sending, marked sent after delivery.
 
-A row is created in the same transaction that finishes the session, so an answer is never lost
+This module owns the ``outbox`` table. A row is queued (:meth:`Outbox.queue`) inside the transaction
+that finishes its session (:meth:`storage.sessions.SessionStore.finish`), so an answer is never lost
 between "done" and "sent"; the primary key on the task ID makes a second answer impossible.
 An answer a platform needs several messages for records each accepted part (``parts_sent``), so a
 retry, even after a restart, resumes with the next part instead of posting the first ones again.
@@ -8,76 +9,68 @@ retry, even after a restart, resumes with the next part instead of posting the f
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from collections.abc import Callable
 
-from bot.models import ConversationRef, OutboxStatus, Reply, SessionStatus
-from bot.schemas import TripRequest
+import aiosqlite
+
+from bot.models import OutboxStatus, Reply
 from storage.database import Database
-from storage.sessions import insert_session
+from storage.rows import REPLY_COLUMNS, insert, reply_from_row, reply_params
 from storage.traces import append_trace as _trace
+
+QUEUED = "outbox.queued"  # the change notice of a new pending answer; its detail is the platform
 
 
 class Outbox:
-    """Finishes sessions into outbox rows and tracks their delivery."""
+    """Queues answers and tracks their delivery."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def finish(self, task_id: str, status: SessionStatus, ref: ConversationRef, text: str,
-                     payload: dict[str, Any]) -> bool:
-        """Close a session and queue its answer atomically; False if it was already finished."""
-        now = time.time()
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE sessions SET status = ?, updated_at = ? WHERE task_id = ? AND status = ?",
-                (status.value, now, task_id, SessionStatus.RUNNING.value),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await self._insert(conn, task_id, ref, text, payload, now)
-            await _trace(conn, task_id, "session", f"finished {status.value}; answer queued")
-        return True
+    def watch(self, queued: Callable[[str], None]) -> None:
+        """Call ``queued(platform)`` right after this process committed a new answer (the sender's wake).
 
-    async def answer_directly(self, task_id: str, ref: ConversationRef, request: TripRequest, status: SessionStatus,
-                              text: str, payload: dict[str, Any], event_id: str = "") -> bool:
-        """Record a request answered without agents (help, clarification, refusal) and queue the answer.
-
-        Returns False when ``event_id`` was already handled (a platform redelivery).
+        Called once the transaction that queued the answer committed, from whichever store ran it, on the
+        event loop; it must not block. In-process only: a row another process writes is found by the
+        sender's slow safety poll.
         """
-        async with self._db.transaction() as conn:
-            if not await insert_session(conn, task_id, ref, request, status, event_id):
-                return False
-            await self._insert(conn, task_id, ref, text, payload, time.time())
-            await _trace(conn, task_id, "session", f"answered directly: {status.value}")
-        return True
+        self._db.listen(QUEUED, queued)
 
-    @staticmethod
-    async def _insert(conn: Any, task_id: str, ref: ConversationRef, text: str, payload: dict[str, Any],
-                      now: float) -> bool:
-        cursor = await conn.execute(
-            "INSERT OR IGNORE INTO outbox (task_id, platform, reference, status, text, payload, attempts, "
-            "next_attempt_at, created_at) VALUES (?,?,?,?,?,?,0,?,?)",
-            (task_id, ref.platform, ref.model_dump_json(), OutboxStatus.PENDING.value, text,
-             json.dumps(payload, ensure_ascii=False), now, now),
-        )
-        return bool(cursor.rowcount == 1)
+    async def queue(self, conn: aiosqlite.Connection, reply: Reply) -> bool:
+        """Add a pending answer inside the caller's transaction; False (nothing written) if the task has one.
+
+        The watchers are told once that transaction commits.
+        """
+        params = reply_params(reply, time.time())
+        cursor = await conn.execute(f"{insert('outbox', params)} ON CONFLICT (task_id) DO NOTHING", params)
+        if cursor.rowcount != 1:
+            return False
+        self._db.announce(QUEUED, reply.ref.platform)
+        return True
 
     async def get(self, task_id: str) -> Reply | None:
         """The answer of a task, if one was queued."""
-        row = await self._db.fetch_one(
-            _SELECT + "WHERE task_id = ?", (task_id,)
-        )
-        return _reply(row) if row else None
+        row = await self._db.fetch_one(f"SELECT {REPLY_COLUMNS} FROM outbox WHERE task_id = ?", (task_id,))
+        return reply_from_row(row) if row else None
 
     async def due(self, platform: str, limit: int = 50) -> list[Reply]:
         """Pending answers of a platform whose next attempt is due, oldest first."""
         rows = await self._db.fetch_all(
-            _SELECT + "WHERE status = ? AND platform = ? AND next_attempt_at <= ? ORDER BY created_at LIMIT ?",
+            f"SELECT {REPLY_COLUMNS} FROM outbox WHERE status = ? AND platform = ? AND next_attempt_at <= ? "
+            "ORDER BY created_at LIMIT ?",
             (OutboxStatus.PENDING.value, platform, time.time(), limit),
         )
-        return [_reply(r) for r in rows]
+        return [reply_from_row(r) for r in rows]
+
+    async def next_attempt_at(self, platform: str, after: float) -> float | None:
+        """When the earliest pending answer of a platform not yet due at ``after`` (unix time) becomes due;
+        None when there is none."""
+        row = await self._db.fetch_one(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status = ? AND platform = ? AND next_attempt_at > ?",
+            (OutboxStatus.PENDING.value, platform, after),
+        )
+        return float(row[0]) if row and row[0] is not None else None
 
     async def begin_attempt(self, task_id: str) -> None:
         """A delivery attempt starts: counted and marked in flight *before* anything goes to the platform.
@@ -115,13 +108,3 @@ class Outbox:
                 (status.value, time.time() + delay_s, error[:500], task_id),
             )
             await _trace(conn, task_id, "outbox", f"delivery failed: {error[:200]}")
-
-
-_SELECT = "SELECT task_id, reference, text, payload, status, attempts, parts_sent, delivering FROM outbox "
-
-
-def _reply(row: Any) -> Reply:
-    return Reply(
-        task_id=row[0], ref=ConversationRef.model_validate_json(row[1]), text=row[2], payload=json.loads(row[3]),
-        status=OutboxStatus(row[4]), attempts=int(row[5]), parts_sent=int(row[6]), in_doubt=bool(row[7]),
-    )

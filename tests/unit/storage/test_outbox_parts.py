@@ -9,6 +9,7 @@ from bot.models import ConversationRef, SessionStatus
 from bot.schemas import Language, TripRequest
 from storage.database import Database
 from storage.outbox import Outbox
+from storage.sessions import SessionStore
 
 REF = ConversationRef(platform="slack", workspace="T1", channel="C1", thread="1.1", user="U1")
 REQUEST = TripRequest(language=Language.EN, text="help")
@@ -23,7 +24,7 @@ async def test_parts_sent_survives_reopening_and_never_goes_back(tmp_path: Path)
     path = tmp_path / "t.sqlite3"
     async with Database(path) as db:
         outbox = Outbox(db)
-        await outbox.answer_directly("task-1", REF, REQUEST, SessionStatus.COMPLETED, "a\n\nb", {})
+        await SessionStore(db).answer_directly("task-1", REF, REQUEST, SessionStatus.COMPLETED, "a\n\nb", {})
         assert (await outbox.get("task-1")).parts_sent == 0  # type: ignore[union-attr]
         await outbox.mark_part_sent("task-1", 2)
         await outbox.mark_part_sent("task-1", 1)  # a late, smaller count must not undo progress

@@ -53,8 +53,8 @@ async def test_a_redelivered_result_is_a_no_op(db: Database) -> None:
 async def test_finish_queues_exactly_one_answer(db: Database) -> None:
     store, outbox = SessionStore(db), Outbox(db)
     await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
-    assert await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
-    assert not await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
+    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
+    assert not await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
     assert [r.text for r in await outbox.due("slack")] == ["plan"]
     await outbox.begin_attempt("task-1")
     await outbox.mark_retry("task-1", "platform down", delay_s=60)
@@ -68,18 +68,18 @@ async def test_finish_queues_exactly_one_answer(db: Database) -> None:
 
 
 async def test_direct_answer_is_deduped_by_event(db: Database) -> None:
-    outbox = Outbox(db)
-    assert await outbox.answer_directly("task-1", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {},
-                                        event_id="Ev9")
-    assert not await outbox.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {},
-                                            event_id="Ev9")
+    store, outbox = SessionStore(db), Outbox(db)
+    assert await store.answer_directly("task-1", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {},
+                                       event_id="Ev9")
+    assert not await store.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {},
+                                           event_id="Ev9")
     assert [r.task_id for r in await outbox.due("slack")] == ["task-1"]
 
 
 async def test_an_attempt_cut_off_by_a_crash_is_in_doubt_at_the_next_start(db: Database) -> None:
     store, outbox = SessionStore(db), Outbox(db)
     await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
-    assert await outbox.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
+    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
     assert not (await outbox.due("slack"))[0].in_doubt
     await outbox.begin_attempt("task-1")  # ... and the process dies before mark_sent / mark_retry
     (reply,) = await outbox.due("slack")
