@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agents.llm.base import ChatMessage, ChatModel, ChatResult, JsonSchema, ToolSpec
-from agents.llm.retry import RetryPolicy
 from bot import metrics
 from bot.errors import RateLimited
+from bot.retry import RetryPolicy
 
 log = logging.getLogger("tourguide.llm.budget")
 IN_FLIGHT_POLL_S = 0.05

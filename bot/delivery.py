@@ -20,7 +20,6 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 
 from bot import background
@@ -28,25 +27,12 @@ from bot.errors import RateLimited
 from bot.logs import log_context
 from bot.models import Reply
 from bot.ports import ChatAdapter
+from bot.retry import DELIVERY_RETRY, RetryPolicy
 from storage.outbox import Outbox
 
 log = logging.getLogger("tourguide.outbox")
 
 SAFETY_POLL_S = 30.0  # only for rows queued by another process; this process's rows wake the sender
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how patiently a failed delivery is retried."""
-
-    max_attempts: int = 8
-    base_delay_s: float = 2.0
-    max_delay_s: float = 300.0
-
-    def delay(self, attempts: int, *, rate_limited: bool = False) -> float:
-        """Seconds to wait after ``attempts`` failed attempts (rate limits wait at least a minute)."""
-        delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** max(attempts - 1, 0))
-        return max(delay, 60.0) if rate_limited else delay
 
 
 class OutboxSender:
@@ -61,7 +47,7 @@ class OutboxSender:
         self._platform = adapter.platform
         self._outbox = outbox
         self._adapter = adapter
-        self._policy = policy or RetryPolicy()
+        self._policy = policy or DELIVERY_RETRY
         self._owns = owns
         self._poll_s = safety_poll_s
         self._grace_s = shutdown_grace_s
@@ -143,8 +129,8 @@ class OutboxSender:
 
     async def _failed(self, reply: Reply, exc: Exception) -> None:
         attempts = reply.attempts + 1
-        give_up = attempts >= self._policy.max_attempts
-        delay = self._policy.delay(attempts, rate_limited=isinstance(exc, RateLimited))
+        give_up = self._policy.gives_up(attempts)
+        delay = self._policy.delay_s(attempts, rate_limited=isinstance(exc, RateLimited))
         if give_up:
             log.error("giving up on the answer after %d attempts: %s", attempts, exc)
         else:

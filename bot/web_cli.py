@@ -8,12 +8,13 @@ answers, and the Supervisor's progress stream.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import AsyncIterator
 
 from adapters.web.adapter import WebAdapter
 from adapters.web.settings import WebSettings
-from bot.delivery import RetryPolicy
+from bot.retry import DELIVERY_RETRY
 from bot.settings import Settings, load
 from bot.wiring import Pipeline, pipeline, serve, settings_clock, trace_store, wait_for_stop_signal
 
@@ -23,7 +24,7 @@ async def web_page(settings: Settings, web: WebSettings, p: Pipeline) -> AsyncIt
     """Serve the page on ``p`` until the block exits."""
     async with contextlib.AsyncExitStack() as stack:
         adapter = WebAdapter(web, p.intake, functools.partial(trace_store, settings.data_dir))
-        await serve(stack, p, adapter, RetryPolicy(max_attempts=settings.outbox_max_attempts))
+        await serve(stack, p, adapter, dataclasses.replace(DELIVERY_RETRY, max_attempts=settings.outbox_max_attempts))
         yield adapter
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import signal
@@ -40,12 +41,13 @@ from bot.broker.config import BrokerConfig
 from bot.broker.provision import provision_store
 from bot.broker.server import EmbeddedBroker
 from bot.bus import LiteSubscriber, Publisher, hops
-from bot.delivery import OutboxSender, RetryPolicy
+from bot.delivery import OutboxSender
 from bot.models import Reply
 from bot.ops.gauges import metrics_endpoint
 from bot.ports import AnyPlatform, ChatAdapter
 from bot.provisioning import broker_groups, broker_topics
 from bot.resources import RESPONSE_GROUP, RESPONSE_TOPIC
+from bot.retry import DELIVERY_RETRY, RetryPolicy
 from bot.runtime import (
     TASK_TOPICS,
     AgentKind,
@@ -195,7 +197,7 @@ def configured_platforms(platform_settings: Mapping[str, Any]) -> list[str]:
 async def chat_services(settings: Settings, p: Pipeline, platform_settings: Mapping[str, Any], *,
                         retry: RetryPolicy | None = None) -> AsyncIterator[ChatServices]:
     """Run the configured platforms' adapters and their outbox senders on ``p`` until the block exits."""
-    policy = retry or RetryPolicy(max_attempts=settings.outbox_max_attempts)
+    policy = retry or dataclasses.replace(DELIVERY_RETRY, max_attempts=settings.outbox_max_attempts)
     services = ChatServices()
     async with contextlib.AsyncExitStack() as stack:
         for name in configured_platforms(platform_settings):
@@ -211,7 +213,7 @@ async def terminal(p: Pipeline, progress_out: TextIO, *, answer_timeout_s: float
     """A terminal conversation on ``p``: its answers are the rows of requests typed in it."""
     adapter = TerminalAdapter(p.intake, p.sessions, progress_out, answer_timeout_s=answer_timeout_s)
     async with contextlib.AsyncExitStack() as stack:
-        await serve(stack, p, adapter, retry or RetryPolicy(), owns=adapter.owns)
+        await serve(stack, p, adapter, retry or DELIVERY_RETRY, owns=adapter.owns)
         yield adapter
 
 

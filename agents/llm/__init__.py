@@ -2,13 +2,14 @@
 
 ``DashScopeChat`` and ``BailianApp`` use the official dashscope SDK; ``OpenAICompatChat`` speaks
 ``/chat/completions`` over httpx (DashScope compatible mode, DeepSeek, Ollama, vLLM). Every
-provider retries with :func:`with_retries` under a :class:`RetryPolicy`.
+provider retries with :func:`with_retries` under a :class:`bot.retry.RetryPolicy` (re-exported here).
 """
 
 from agents.llm.base import ChatMessage, ChatModel, ChatResult, ToolCall, ToolSpec, Usage
 from agents.llm.dashscope import AppReply, BailianApp, DashScopeChat
 from agents.llm.openai_compat import OpenAICompatChat
-from agents.llm.retry import RetryPolicy, with_retries
+from agents.llm.retry import with_retries
+from bot.retry import RetryPolicy
 
 __all__ = [
     "AppReply",

@@ -22,8 +22,9 @@ from dashscope import AioGeneration, Application
 from pydantic import BaseModel, ConfigDict
 
 from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec, Usage, response_format
-from agents.llm.retry import AttemptFailed, Failure, RetryPolicy, parse_retry_after, with_retries
+from agents.llm.retry import AttemptFailed, Failure, parse_retry_after, with_retries
 from agents.llm.wire import first_choice
+from bot.retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://dashscope.aliyuncs.com/api/v1"
 

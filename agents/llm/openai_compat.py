@@ -13,9 +13,10 @@ import httpx
 
 from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec, Usage, response_format
 from agents.llm.http_attempt import OwnsHttpClient, request_json
-from agents.llm.retry import RetryPolicy, with_retries
+from agents.llm.retry import with_retries
 from agents.llm.wire import first_choice
 from bot.errors import ExternalServiceError
+from bot.retry import RetryPolicy
 
 
 class OpenAICompatChat(OwnsHttpClient):

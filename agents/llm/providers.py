@@ -19,8 +19,8 @@ from agents.llm.bailian import BailianChat
 from agents.llm.base import ChatModel
 from agents.llm.dashscope import BailianApp, DashScopeChat
 from agents.llm.openai_compat import OpenAICompatChat
-from agents.llm.retry import RetryPolicy
 from agents.ratelimit import BudgetSettings, budget_retry, budgeted
+from bot.retry import RetryPolicy
 
 
 class LLMSettings(BudgetSettings, Protocol):

@@ -1,9 +1,9 @@
-"""Retries as data, and the one retry loop every HTTP client of the agents uses.
+"""The one retry loop every HTTP client of the agents uses.
 
 A client makes one *attempt* at a time; an attempt that fails raises :class:`AttemptFailed`
 carrying a :class:`Failure` (status, code, message, Retry-After). :func:`with_retries` decides
-from the :class:`RetryPolicy` whether to try again and, once it gives up, maps the last
-failure onto the project's error tree:
+from the :class:`bot.retry.RetryPolicy` (the type the reply outbox uses too) whether to try again
+and, once it gives up, maps the last failure onto the project's error tree:
 
     429 ........................ RateLimited
     timeout .................... ServiceTimeout
@@ -15,50 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from bot.errors import ConfigError, ExternalServiceError, RateLimited, ServiceTimeout, TourGuideError
+from bot.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MAX_DETAIL_CHARS = 300
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry: exponential backoff, optionally Retry-After."""
-
-    max_attempts: int = 4
-    initial_backoff_s: float = 0.5
-    max_backoff_s: float = 8.0
-    multiplier: float = 2.0
-    honour_retry_after: bool = True
-    jitter: float = 0.25  # +-25 %, so replicas throttled together do not retry in lockstep
-    retry_statuses: frozenset[int] = field(default=frozenset({429, 500, 502, 503, 504}))
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1 or self.initial_backoff_s < 0 or self.multiplier < 1:
-            raise ValueError("RetryPolicy needs max_attempts >= 1, backoff >= 0 and multiplier >= 1")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("RetryPolicy.jitter must be in [0, 1)")
-
-    def should_retry(self, failure: Failure) -> bool:
-        """True for timeouts, dropped connections and the retryable HTTP statuses."""
-        return failure.status is None or failure.status in self.retry_statuses
-
-    def delay_s(self, attempt: int, retry_after_s: float | None) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based), capped."""
-        delay = self.initial_backoff_s * self.multiplier ** (attempt - 1)
-        delay *= 1 + random.uniform(-self.jitter, self.jitter)
-        if self.honour_retry_after and retry_after_s is not None:
-            delay = max(delay, retry_after_s)
-        return min(delay, self.max_backoff_s)
 
 
 @dataclass(frozen=True)
@@ -93,7 +62,7 @@ async def with_retries(
             return await attempt()
         except AttemptFailed as exc:
             failure = exc.failure
-            if number == policy.max_attempts or not policy.should_retry(failure):
+            if policy.gives_up(number) or not policy.retries_status(failure.status):
                 raise final_error(service, failure, number, secrets) from exc
             delay = policy.delay_s(number, failure.retry_after_s)
             log.warning(

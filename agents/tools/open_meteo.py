@@ -17,8 +17,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.llm.http_attempt import OwnsHttpClient, request_json
-from agents.llm.retry import RetryPolicy, with_retries
+from agents.llm.retry import with_retries
 from bot.errors import ExternalServiceError, UnknownPlace
+from bot.retry import RetryPolicy
 from bot.schemas import Condition, Place, WeatherDay
 
 FORECAST_DAYS = 16  # Open-Meteo forecasts today and the 15 days after it

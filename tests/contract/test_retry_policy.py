@@ -1,4 +1,4 @@
-"""RetryPolicy and the final error mapping, without any server."""
+"""RetryPolicy (LLM calls and the reply outbox) and the final error mapping, without any server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from email.utils import format_datetime
 
 import pytest
 
-from agents.llm.retry import Failure, RetryPolicy, final_error, parse_retry_after
+from agents.llm.retry import Failure, final_error, parse_retry_after
 from bot.errors import ConfigError, ExternalServiceError, RateLimited, ServiceTimeout
+from bot.retry import DELIVERY_RETRY, RetryPolicy
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -25,8 +26,20 @@ def test_retry_after_wins_when_longer_but_stays_capped() -> None:
 
 def test_only_transient_failures_are_retried() -> None:
     policy = RetryPolicy()
-    assert all(policy.should_retry(Failure(status)) for status in (None, 429, 500, 502, 503, 504))
-    assert not any(policy.should_retry(Failure(status)) for status in (400, 401, 403, 404))
+    assert all(policy.retries_status(status) for status in (None, 429, 500, 502, 503, 504))
+    assert not any(policy.retries_status(status) for status in (400, 401, 403, 404))
+
+
+def test_delivery_backs_off_to_minutes_and_waits_a_minute_after_a_rate_limit() -> None:
+    assert [DELIVERY_RETRY.delay_s(n) for n in (1, 2, 3, 9, 20)] == [2.0, 4.0, 8.0, 300.0, 300.0]
+    assert DELIVERY_RETRY.delay_s(1, rate_limited=True) == 60.0
+    assert DELIVERY_RETRY.delay_s(9, rate_limited=True) == 300.0
+    assert not DELIVERY_RETRY.gives_up(7) and DELIVERY_RETRY.gives_up(8)
+
+
+def test_jitter_stays_within_its_band() -> None:
+    policy = RetryPolicy(initial_backoff_s=1.0, jitter=0.25)
+    assert all(0.75 <= policy.delay_s(1) <= 1.25 for _ in range(200))
 
 
 def test_policy_rejects_nonsense() -> None:

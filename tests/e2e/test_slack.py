@@ -5,6 +5,7 @@ Assertions are on the Web API requests the stand-in received.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from adapters.slack import SlackSettings
-from bot.delivery import RetryPolicy
+from bot.retry import DELIVERY_RETRY, RetryPolicy
 from bot.settings import load_settings
 from bot.wiring import ChatServices, Pipeline, chat_services, pipeline
 from tests.standins.fake_slack import FakeSlack, PostedMessage
@@ -144,7 +145,7 @@ async def test_http_mode_refuses_forged_and_stale_requests(tmp_path: Path) -> No
 
 @pytest.mark.slow
 async def test_answer_accepted_before_a_restart_is_delivered_once_after_it(tmp_path: Path) -> None:
-    retry = RetryPolicy(base_delay_s=1.0)
+    retry = dataclasses.replace(DELIVERY_RETRY, initial_backoff_s=1.0)
     async with FakeSlack() as slack:
         mention = slack.app_mention("3 days in Kyoto next weekend")
         async with slack_bot(tmp_path, slack, retry=retry) as (p, _):

@@ -7,9 +7,10 @@ the first part must not be posted again.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from bot.delivery import RetryPolicy
+from bot.retry import DELIVERY_RETRY
 from bot.wiring import Pipeline
 from tests.e2e.test_slack import answers, slack_bot
 from tests.standins.fake_slack import FakeSlack, PostedMessage
@@ -19,7 +20,7 @@ LONG_REQUEST = "16 days in Kyoto next weekend"
 
 
 async def test_a_split_answer_resumes_after_a_restart_without_repeating_parts(tmp_path: Path) -> None:
-    retry = RetryPolicy(base_delay_s=1.0)
+    retry = dataclasses.replace(DELIVERY_RETRY, initial_backoff_s=1.0)
     async with FakeSlack() as slack:
         dm = slack.im_message(LONG_REQUEST, user="U7")
         # the status message and the answer's first part get through; the second part is refused once

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from agents.llm.openai_compat import OpenAICompatChat
-from agents.llm.retry import RetryPolicy
 from agents.understanding import AliasIndex
 from agents.understanding.llm_extract import LLMUnderstanding
 from bot.errors import BadDates
+from bot.retry import RetryPolicy
 from bot.schemas import Budget, TripRequest
 from tests.standins.fake_openai import FakeOpenAI, completion
 
