@@ -1,8 +1,9 @@
 """A browser session's event log: AG-UI events numbered for SSE, bounded, resumable with Last-Event-ID.
 
 Each event is encoded once (``EventEncoder``) and kept with its sequence number. An event ID is
-``<boot>.<seq>``: after a restart the log starts again at 1 under a new boot mark, so a browser that
-reconnects with an ID from the previous process gets the whole (new) log instead of skipping it.
+``<boot>.<seq>``, the boot mark being the serving adapter's: after a restart the log starts again at 1
+under a new mark, so a browser that reconnects with an ID from the previous run gets the whole (new) log
+instead of skipping its first events.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 from ag_ui.core import BaseEvent
 from ag_ui.encoder import EventEncoder
 
-BOOT = secrets.token_hex(4)  # this process; event IDs of an earlier one are replayed from the start
 _ENCODER = EventEncoder()
 
 
@@ -24,12 +24,13 @@ _ENCODER = EventEncoder()
 class Frame:
     """One encoded SSE event."""
 
+    boot: str
     seq: int
     data: str  # "data: {...}\n\n" as the AG-UI encoder writes it
 
     def sse(self) -> bytes:
         """The event with its ID line, ready for the stream."""
-        return f"id: {BOOT}.{self.seq}\n{self.data}".encode()
+        return f"id: {self.boot}.{self.seq}\n{self.data}".encode()
 
 
 def now_ms() -> int:
@@ -40,7 +41,8 @@ def now_ms() -> int:
 class EventLog:
     """Append-only, bounded; readers wait for events after the last one they saw."""
 
-    def __init__(self, limit: int = 2000) -> None:
+    def __init__(self, boot: str, limit: int = 2000) -> None:
+        self.boot = boot
         self._frames: deque[Frame] = deque(maxlen=limit)
         self._seq = 0
         self._appended = asyncio.Event()
@@ -50,7 +52,7 @@ class EventLog:
         if event.timestamp is None:
             event = event.model_copy(update={"timestamp": now_ms()})
         self._seq += 1
-        self._frames.append(Frame(self._seq, _ENCODER.encode(event)))
+        self._frames.append(Frame(self.boot, self._seq, _ENCODER.encode(event)))
         woken, self._appended = self._appended, asyncio.Event()
         woken.set()
         return self._seq
@@ -72,9 +74,14 @@ class EventLog:
         return self.after(seq)
 
 
-def resume_point(last_event_id: str | None) -> int:
-    """The sequence number to resume after: 0 (everything) without an ID or for another process's ID."""
-    boot, _, seq = (last_event_id or "").partition(".")
-    if boot != BOOT or not seq.isdigit():
+def new_boot() -> str:
+    """A mark for the event IDs of one run of the page."""
+    return secrets.token_hex(4)
+
+
+def resume_point(last_event_id: str | None, boot: str) -> int:
+    """The sequence number to resume after: 0 (everything) without an ID or for another run's ID."""
+    mark, _, seq = (last_event_id or "").partition(".")
+    if mark != boot or not seq.isdigit():
         return 0
     return int(seq)

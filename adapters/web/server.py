@@ -81,7 +81,7 @@ async def post_message(request: web.Request) -> web.Response:
 async def events(request: web.Request) -> web.StreamResponse:
     """The browser's AG-UI events over SSE; ``Last-Event-ID`` resumes right after the last one seen."""
     session = session_of(request)
-    after = resume_point(request.headers.get("Last-Event-ID"))
+    after = resume_point(request.headers.get("Last-Event-ID"), session.log.boot)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     await response.prepare(request)

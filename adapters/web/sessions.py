@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-from adapters.web.events import EventLog
+from adapters.web.events import EventLog, new_boot
 
 
 def conversation_of(cookie: str) -> str:
@@ -44,10 +44,10 @@ class RateLimit:
 class BrowserSession:
     """One browser (one cookie): its conversation thread, its tasks and what its page has been sent."""
 
-    def __init__(self, conversation: str, per_minute: int) -> None:
+    def __init__(self, conversation: str, per_minute: int, boot: str) -> None:
         self.conversation = conversation
         self.thread = "1"  # /new moves to the next thread: the next request starts from scratch
-        self.log = EventLog()
+        self.log = EventLog(boot)
         self.tasks: dict[str, None] = {}  # tasks of this browser in order (their traces are visible to it)
         self.started: set[str] = set()  # tasks whose RUN_STARTED is in the log
         self.answered: set[str] = set()  # tasks whose answer is in the log: a second delivery adds nothing
@@ -72,12 +72,13 @@ class SessionRegistry:
         self._per_minute = per_minute
         self._limit = limit
         self._secret = secrets.token_bytes(32)  # CSRF tokens; a restart asks the page for a new one
+        self.boot = new_boot()  # event IDs of this run
 
     def get(self, conversation: str) -> BrowserSession:
         """The session of a conversation, created when first seen (also by an answer after a restart)."""
         session = self._sessions.get(conversation)
         if session is None:
-            session = self._sessions[conversation] = BrowserSession(conversation, self._per_minute)
+            session = self._sessions[conversation] = BrowserSession(conversation, self._per_minute, self.boot)
             self._evict()
         self._sessions.move_to_end(conversation)
         return session

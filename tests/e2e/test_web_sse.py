@@ -174,3 +174,21 @@ async def test_tourguide_bot_serves_the_page_when_a_web_port_is_set(tmp_path: Pa
             await post(client, services.url("web"), REFERENCE, token)
             seen = await read_until(stream, "RUN_FINISHED", [])
     assert sum(e.type == "TEXT_MESSAGE_START" for e in seen) == 1
+
+
+async def test_a_request_cut_off_by_a_restart_is_answered_once_to_the_same_browser(tmp_path: Path) -> None:
+    before: list[Event] = []
+    after: list[Event] = []
+    async with browser() as client:
+        async with web_stack(tmp_path, agent_latency_s=1.0) as web:
+            token = await csrf(client, web.url)
+            async with asyncio.timeout(30), client.get(web.url + "events") as stream:
+                await post(client, web.url, REFERENCE, token)
+                await read_until(stream, "STEP_STARTED", before)
+        # Stopped mid-request; the next run resumes the session and delivers its answer to the same cookie.
+        async with web_stack(tmp_path) as web, asyncio.timeout(60):
+            async with client.get(web.url + "events", headers={"Last-Event-ID": before[-1].id}) as stream:
+                await read_until(stream, "RUN_FINISHED", after)
+    assert sum(e.type == "TEXT_MESSAGE_START" for e in after) == 1
+    answer = next(e.data["value"] for e in after if e.label == "CUSTOM:answer")
+    assert answer["task_id"] == before[1].data["runId"] and len(answer["itinerary"]) == 5
