@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.supervisor.planner import plan_steps
-from bot.models import ConversationRef, OutboxStatus, SessionStatus, StepStatus
+from bot.models import ConversationRef, OutboxStatus, Reply, SessionStatus, StepStatus
 from bot.schemas import Language, TripRequest
 from bot.wire import ErrorKind
 from storage.database import Database
@@ -87,3 +87,33 @@ async def test_an_attempt_cut_off_by_a_crash_is_in_doubt_at_the_next_start(db: D
     await outbox.begin_attempt("task-1")
     await outbox.mark_retry("task-1", "refused", delay_s=0)  # a clean refusal: nothing went out
     assert not (await outbox.due("slack"))[0].in_doubt
+
+
+async def test_every_committed_change_counts_a_version_and_a_no_op_does_not(db: Database) -> None:
+    store = SessionStore(db)
+    await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
+    assert (await store.get("task-1")).version == 0  # type: ignore[union-attr]
+    assert await store.mark_sent("task-1", "weather", deadline=1.0) == 1
+    assert await store.mark_sent("task-1", "weather", deadline=2.0) is None  # already sent
+    assert await store.record_result("task-1", "weather", StepStatus.OK) == 2
+    assert await store.record_result("task-1", "weather", StepStatus.FAILED) is None  # a redelivery
+    session = await store.get("task-1")
+    assert session is not None and session.version == 2 and session.step("weather").deadline == 1.0  # type: ignore[union-attr]
+
+
+async def test_watchers_hear_of_an_answer_only_once_it_is_committed(db: Database) -> None:
+    store, outbox = SessionStore(db), Outbox(db)
+    queued: list[str] = []
+    outbox.watch(queued.append)
+    await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
+    assert queued == []
+    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {})
+    assert queued == ["slack"]
+    assert not await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
+    assert await store.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {})
+    assert queued == ["slack", "slack"]
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:  # queued, then rolled back: nobody is woken for nothing
+            await outbox.queue(conn, Reply("task-3", REF, "x", {}))
+            raise RuntimeError("the session could not be finished")
+    assert queued == ["slack", "slack"] and await outbox.get("task-3") is None
