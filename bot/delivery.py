@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from types import TracebackType
 
 from bot import background
@@ -38,17 +38,17 @@ SAFETY_POLL_S = 30.0  # only for rows queued by another process; this process's 
 class OutboxSender:
     """Delivers ``outbox.due(adapter.platform)`` through ``adapter.deliver``; ``async with`` runs it.
 
-    ``owns`` narrows the rows to those this process can deliver (the terminal: the requests it waits for).
+    ``channels`` narrows the rows to the conversations this process can deliver to (a terminal: its own).
     """
 
     def __init__(self, outbox: Outbox, adapter: ChatAdapter, policy: RetryPolicy | None = None, *,
-                 owns: Callable[[Reply], bool] | None = None, safety_poll_s: float = SAFETY_POLL_S,
+                 channels: Callable[[], Collection[str]] | None = None, safety_poll_s: float = SAFETY_POLL_S,
                  shutdown_grace_s: float = 5.0) -> None:
         self._platform = adapter.platform
         self._outbox = outbox
         self._adapter = adapter
         self._policy = policy or DELIVERY_RETRY
-        self._owns = owns
+        self._channels = channels
         self._poll_s = safety_poll_s
         self._grace_s = shutdown_grace_s
         self._wake = asyncio.Event()
@@ -86,13 +86,11 @@ class OutboxSender:
             self._wake.clear()
             checked = time.time()
             try:
-                due = await self._outbox.due(self._platform)
+                due = await self._outbox.due(self._platform, channels=self._channels() if self._channels else None)
             except Exception:
                 log.exception("reading the outbox failed")
                 due = []
             for reply in due:
-                if self._owns is not None and not self._owns(reply):
-                    continue
                 if reply.task_id not in self._in_flight:  # the claim: one delivery per row at a time
                     task = asyncio.create_task(self._send(reply), name=f"deliver-{reply.task_id}")
                     self._in_flight[reply.task_id] = task

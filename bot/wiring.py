@@ -17,7 +17,7 @@ import functools
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,7 +42,6 @@ from bot.broker.provision import provision_store
 from bot.broker.server import EmbeddedBroker
 from bot.bus import LiteSubscriber, Publisher, hops
 from bot.delivery import OutboxSender
-from bot.models import Reply
 from bot.ops.gauges import metrics_endpoint
 from bot.ports import AnyPlatform, ChatAdapter
 from bot.provisioning import broker_groups, broker_topics
@@ -128,7 +127,7 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
         supervisor = await stack.enter_async_context(Supervisor(
             store, publisher, lambda handler: LiteSubscriber(bus, RESPONSE_TOPIC, RESPONSE_GROUP, handler),
             TASK_TOPICS, step_timeout_s=settings.step_timeout_s, slow_after_s=settings.slow_step_notice_s,
-            priority=PriorityPolicy(parse_rules(settings.priority_rules)),
+            priority=PriorityPolicy(parse_rules(settings.priority_rules)), agent_capacity=settings.agent_concurrency,
         ))
         catalog = Catalog.load()
         places = AliasIndex(catalog.aliases())
@@ -173,14 +172,14 @@ class ChatServices:
 
 
 async def serve(stack: contextlib.AsyncExitStack, p: Pipeline, adapter: ChatAdapter, policy: RetryPolicy, *,
-                owns: Callable[[Reply], bool] | None = None) -> OutboxSender:
+                channels: Callable[[], Collection[str]] | None = None) -> OutboxSender:
     """Run ``adapter`` on the core: started, told about progress, and given its answers by a sender.
 
     The sender is closed before the adapter (answers on the wire finish first).
     """
     await stack.enter_async_context(adapter)
     p.supervisor.add_listener(adapter.on_progress)
-    return await stack.enter_async_context(OutboxSender(p.outbox, adapter, policy, owns=owns))
+    return await stack.enter_async_context(OutboxSender(p.outbox, adapter, policy, channels=channels))
 
 
 def load_platforms() -> dict[str, Any]:
@@ -213,7 +212,7 @@ async def terminal(p: Pipeline, progress_out: TextIO, *, answer_timeout_s: float
     """A terminal conversation on ``p``: its answers are the rows of requests typed in it."""
     adapter = TerminalAdapter(p.intake, p.sessions, progress_out, answer_timeout_s=answer_timeout_s)
     async with contextlib.AsyncExitStack() as stack:
-        await serve(stack, p, adapter, retry or DELIVERY_RETRY, owns=adapter.owns)
+        await serve(stack, p, adapter, retry or DELIVERY_RETRY, channels=adapter.conversations)
         yield adapter
 
 

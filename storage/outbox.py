@@ -10,7 +10,7 @@ retry, even after a restart, resumes with the next part instead of posting the f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import aiosqlite
 
@@ -54,13 +54,16 @@ class Outbox:
         row = await self._db.fetch_one(f"SELECT {REPLY_COLUMNS} FROM outbox WHERE task_id = ?", (task_id,))
         return reply_from_row(row) if row else None
 
-    async def due(self, platform: str, limit: int = 50) -> list[Reply]:
-        """Pending answers of a platform whose next attempt is due, oldest first."""
+    async def due(self, platform: str, limit: int = 50, channels: Collection[str] | None = None) -> list[Reply]:
+        """Pending answers of a platform whose next attempt is due, oldest first; only those of ``channels``
+        (conversations) when given, e.g. one terminal's, so other terminals' rows never crowd them out."""
+        where, params = "status = ? AND platform = ? AND next_attempt_at <= ?", [
+            OutboxStatus.PENDING.value, platform, time.time()]
+        if channels is not None:
+            where += f" AND json_extract(reference, '$.channel') IN ({', '.join('?' * len(channels))})"
+            params += list(channels)
         rows = await self._db.fetch_all(
-            f"SELECT {REPLY_COLUMNS} FROM outbox WHERE status = ? AND platform = ? AND next_attempt_at <= ? "
-            "ORDER BY created_at LIMIT ?",
-            (OutboxStatus.PENDING.value, platform, time.time(), limit),
-        )
+            f"SELECT {REPLY_COLUMNS} FROM outbox WHERE {where} ORDER BY created_at LIMIT ?", (*params, limit))
         return [reply_from_row(r) for r in rows]
 
     async def next_attempt_at(self, platform: str, after: float) -> float | None:

@@ -53,9 +53,10 @@ class TerminalAdapter:
         self._conversation = f"cli-{uuid.uuid4().hex[:12]}"
         self._conversations.add(self._conversation)
 
-    def owns(self, reply: Reply) -> bool:
-        """An answer to a request typed here (other terminals on the same data directory have their own)."""
-        return reply.ref.channel in self._conversations
+    def conversations(self) -> frozenset[str]:
+        """This terminal's conversations: the answers it takes (other terminals on the same data directory
+        have their own)."""
+        return frozenset(self._conversations)
 
     async def deliver(self, reply: Reply, accepted: AcceptedParts) -> None:
         """Hand the answer to the ``ask`` waiting for it (it may not know its task ID yet)."""
