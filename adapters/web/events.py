@@ -41,9 +41,11 @@ def now_ms() -> int:
 class EventLog:
     """Append-only, bounded; readers wait for events after the last one they saw."""
 
-    def __init__(self, boot: str, limit: int = 2000) -> None:
+    def __init__(self, boot: str, limit_bytes: int = 512 * 1024) -> None:
         self.boot = boot
-        self._frames: deque[Frame] = deque(maxlen=limit)
+        self._frames: deque[Frame] = deque()
+        self._bytes = 0
+        self._limit = limit_bytes  # the oldest go first: a reload then shows the recent requests only
         self._seq = 0
         self._appended = asyncio.Event()
 
@@ -52,7 +54,11 @@ class EventLog:
         if event.timestamp is None:
             event = event.model_copy(update={"timestamp": now_ms()})
         self._seq += 1
-        self._frames.append(Frame(self.boot, self._seq, _ENCODER.encode(event)))
+        frame = Frame(self.boot, self._seq, _ENCODER.encode(event))
+        self._frames.append(frame)
+        self._bytes += len(frame.data)
+        while self._bytes > self._limit and len(self._frames) > 1:
+            self._bytes -= len(self._frames.popleft().data)
         woken, self._appended = self._appended, asyncio.Event()
         woken.set()
         return self._seq

@@ -65,9 +65,10 @@ class BrowserSession:
 
 
 class SessionRegistry:
-    """Browser sessions by conversation, least recently used first out once there are too many."""
+    """Browser sessions by conversation, least recently used first out once there are too many (an evicted
+    browser's next answer starts it a fresh log; with the per-session log bound, memory stays under ~0.5 GB)."""
 
-    def __init__(self, *, per_minute: int, limit: int = 10_000) -> None:
+    def __init__(self, *, per_minute: int, limit: int = 1000) -> None:
         self._sessions: OrderedDict[str, BrowserSession] = OrderedDict()
         self._per_minute = per_minute
         self._limit = limit
