@@ -186,9 +186,12 @@ async def test_a_request_cut_off_by_a_restart_is_answered_once_to_the_same_brows
                 await post(client, web.url, REFERENCE, token)
                 await read_until(stream, "STEP_STARTED", before)
         # Stopped mid-request; the next run resumes the session and delivers its answer to the same cookie.
-        async with web_stack(tmp_path) as web, asyncio.timeout(60):
-            async with client.get(web.url + "events", headers={"Last-Event-ID": before[-1].id}) as stream:
-                await read_until(stream, "RUN_FINISHED", after)
+        async with (
+            web_stack(tmp_path) as web,
+            asyncio.timeout(60),
+            client.get(web.url + "events", headers={"Last-Event-ID": before[-1].id}) as stream,
+        ):
+            await read_until(stream, "RUN_FINISHED", after)
     assert sum(e.type == "TEXT_MESSAGE_START" for e in after) == 1
     answer = next(e.data["value"] for e in after if e.label == "CUSTOM:answer")
     assert answer["task_id"] == before[1].data["runId"] and len(answer["itinerary"]) == 5
