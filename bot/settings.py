@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -127,6 +128,12 @@ def load(cls: type[AnySettings], **overrides: object) -> AnySettings:
     try:
         return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        bad = ", ".join((".".join(str(p) for p in err["loc"]) or cls.__name__) + f" ({err['msg']})"
-                        for err in exc.errors())
-        raise ConfigError(f"invalid settings: {bad}") from exc
+        raise ConfigError(f"invalid settings: {', '.join(_problem(err) for err in exc.errors())}") from exc
+
+
+def _problem(err: ErrorDetails) -> str:
+    """One invalid value as the user set it: the variable and what is wrong, or a rule across variables."""
+    where = ".".join(str(p) for p in err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    what = str(cause) if err["type"] == "value_error" and cause is not None else err["msg"]
+    return f"{where} ({what})" if where else what
