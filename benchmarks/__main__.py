@@ -1,4 +1,5 @@
-"""``python -m benchmarks agent KIND``: a worker agent whose steps take simulated model time.
+"""``python -m benchmarks agent KIND``: a worker agent whose steps take simulated model time;
+``python -m benchmarks serve KIND SECONDS K``: the same agent as an HTTP service (the sync baseline).
 
 The pipeline benchmark runs these instead of ``tourguide agent KIND``, so the product's agents carry
 no benchmark knob. The seconds per step come from ``TOURGUIDE_BENCH_AGENT_LATENCY``, read only here;
@@ -18,7 +19,7 @@ from bot.runtime import AgentKind, agent, broker_endpoint, bus_config
 from bot.settings import load_settings
 from bot.wiring import wait_for_stop_signal
 
-USAGE = "usage: python -m benchmarks agent weather|travel"
+USAGE = "usage: python -m benchmarks agent weather|travel | serve weather|travel SECONDS CONCURRENCY"
 
 
 async def _agent(kind: AgentKind, latency_s: float) -> None:
@@ -32,11 +33,17 @@ async def _agent(kind: AgentKind, latency_s: float) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Run one agent until SIGTERM / SIGINT."""
-    if len(argv) != 2 or argv[0] != "agent" or argv[1] not in ("weather", "travel"):
+    """Run one agent (or one HTTP service) until SIGTERM / SIGINT."""
+    shape = (argv[0], len(argv)) if argv else ("", 0)
+    if shape not in (("agent", 2), ("serve", 4)) or argv[1] not in ("weather", "travel"):
         sys.exit(USAGE)
     kind: AgentKind = "weather" if argv[1] == "weather" else "travel"
     configure("WARNING")
+    if argv[0] == "serve":
+        from benchmarks.sync_baseline import serve
+
+        asyncio.run(serve(kind, float(argv[2]), int(argv[3])))
+        return
     asyncio.run(_agent(kind, float(os.environ.get(LATENCY_ENV, "0"))))
     if abandoned_client_threads():
         # As in bot.cli: client threads retrying against a gone broker would keep the interpreter alive.

@@ -54,7 +54,8 @@ async def _provision(data: Path, lite_quota: int) -> None:
 
 
 @contextmanager
-def _broker(data: Path) -> Iterator[str]:
+def broker_process(data: Path) -> Iterator[str]:
+    """`tourguide broker` on ``data`` in a child process (it provisions the product's resources); its endpoint."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--log-level", "WARNING", "broker", "--port", str(port), "--data", str(data)],
@@ -180,7 +181,7 @@ async def _embedded(messages: int, lite_topics: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
         data = Path(tmp)
         await _provision(data, lite_quota=lite_topics + 100)
-        with _broker(data) as endpoint:
+        with broker_process(data) as endpoint:
             return await asyncio.to_thread(_measure, endpoint, messages, lite_topics)
 
 

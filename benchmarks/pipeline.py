@@ -8,18 +8,24 @@ Each agent step sleeps ``agent_latency`` seconds (standing in for LLM time) and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import platform
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psutil
 
+from benchmarks.broker import broker_process
 from benchmarks.latency import LATENCY_ENV
+from benchmarks.sync_baseline import CALL_TIMEOUT_S, bench_texts, burst, sync_design
 from bot.models import ConversationRef, InboundMessage, Progress
 from bot.realbroker.admin import run_batch
 from bot.realbroker.cluster import ApacheRocketMQ
@@ -30,30 +36,59 @@ from bot.settings import load_settings
 from bot.wiring import Pipeline, pipeline
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+SUBMITTERS = 64  # inbound events handled at once
 REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
 
 
 def _label(cmdline: list[str]) -> str:
     java_main = next((a for a in cmdline if a.startswith("org.apache.rocketmq.")), "")
-    return f"Apache {java_main.rsplit('.', 1)[-1]}" if java_main else " ".join(cmdline[-2:])
+    if java_main:
+        return f"Apache {java_main.rsplit('.', 1)[-1]}"
+    for verb in ("agent", "serve"):  # python -m benchmarks agent|serve KIND ...
+        if verb in cmdline[:-1]:
+            return f"{verb} {cmdline[cmdline.index(verb) + 1]}"
+    return "broker" if "broker" in cmdline else " ".join(cmdline[-2:])
 
 
-class _RssSampler:
-    """Peak resident memory of this process and each child process."""
+class ProcessSampler:
+    """Peak resident memory and CPU time of this process (``me``) and each child process."""
 
-    def __init__(self) -> None:
+    def __init__(self, me: str) -> None:
         self.peak: dict[str, int] = {}
+        self._cpu: dict[int, tuple[str, float]] = {}  # pid -> (label, CPU seconds when last seen)
+        self._me = me
+
+    def sample(self) -> None:
+        """Read every process once (exited children keep their last reading)."""
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                name = _label(proc.cmdline()) if proc.pid != me.pid else self._me
+                with proc.oneshot():
+                    rss, cpu = proc.memory_info().rss, proc.cpu_times()
+                self.peak[name] = max(self.peak.get(name, 0), rss)
+                self._cpu[proc.pid] = (name, cpu.user + cpu.system)
+            except psutil.Error:
+                continue
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far per process label."""
+        self.sample()
+        total: dict[str, float] = {}
+        for name, seconds in self._cpu.values():
+            total[name] = total.get(name, 0.0) + seconds
+        return total
 
     async def run(self) -> None:
-        me = psutil.Process()
+        """Sample five times a second until cancelled."""
         while True:
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    name = _label(proc.cmdline()) if proc.pid != me.pid else "supervisor+broker"
-                    self.peak[name] = max(self.peak.get(name, 0), proc.memory_info().rss)
-                except psutil.Error:
-                    continue
+            self.sample()
             await asyncio.sleep(0.2)
+
+
+def cpu_between(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each process spent between two :meth:`ProcessSampler.cpu` readings."""
+    return {name: seconds - before.get(name, 0.0) for name, seconds in after.items()}
 
 
 async def _one_round(p: Pipeline, count: int) -> list[float]:
@@ -68,31 +103,64 @@ async def _one_round(p: Pipeline, count: int) -> list[float]:
                 finished.set()
 
     p.supervisor.add_listener(on_progress)
-    for i in range(count):
+    # A burst is many users at once: front ends hand each event to the intake concurrently, so do we
+    # (SUBMITTERS at a time, as a chat platform's event handlers would).
+    gate = asyncio.Semaphore(SUBMITTERS)
+
+    async def submit(i: int) -> None:
         ref = ConversationRef(platform="bench", channel=uuid.uuid4().hex, user=f"user-{i}")
         message = InboundMessage(
             ref=ref, event_id=uuid.uuid4().hex, text=REQUESTS[i % len(REQUESTS)], received_at=datetime.now(UTC)
         )
-        t0 = time.perf_counter()
-        submitted = await p.intake.submit(message)
-        started[submitted.task_id] = t0
+        t0 = time.perf_counter()  # the event arrived; time waiting for a handler counts
+        async with gate:
+            submitted = await p.intake.submit(message)
+            started[submitted.task_id] = t0
+
+    await asyncio.gather(*(submit(i) for i in range(count)))
     await asyncio.wait_for(finished.wait(), 600)
     return list(done.values())
+
+
+@dataclass
+class Figures:
+    """One burst: makespan, per-session times, lost sessions, CPU seconds and peak RSS per process."""
+
+    makespan: float
+    times: list[float]
+    failures: int
+    cpu: dict[str, float]
+    rss: dict[str, int]
+    single: float | None = None  # one session alone (orchestration overhead)
+    abandoned: int = 0  # sync design: calls finished for a caller that had timed out
 
 
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(0.99 * (len(values) - 1))]
 
 
-async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: str) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp:
+@contextlib.contextmanager
+def _own_broker(endpoint: str, topology: str, data: Path) -> Iterator[str]:
+    """The endpoint to use: the given one, or an embedded broker in its own process (``process``);
+    empty for ``inline`` (the pipeline starts one inside this process)."""
+    if endpoint or topology != "process":
+        yield endpoint
+        return
+    with broker_process(data / "broker") as started:
+        yield started
+
+
+async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: str,
+                   topology: str = "process") -> Figures:
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp, \
+            _own_broker(endpoint, topology, Path(tmp)) as given:
         settings = load_settings(
             data_dir=Path(tmp),
-            rocketmq_endpoint=endpoint,
+            rocketmq_endpoint=given,
             user_rate_per_minute=100_000,
             step_timeout_s=max(120.0, sessions * latency_s * 2),
         )
-        sampler = _RssSampler()
+        sampler = ProcessSampler("supervisor" if given else "supervisor+broker")
         sampling = asyncio.create_task(sampler.run())
         async with (
             broker_endpoint(settings) as broker,
@@ -102,14 +170,30 @@ async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: 
         ):
             await _one_round(p, 1)  # warm-up: consumers get their first assignment about 1 s after start
             single = (await _one_round(p, 1))[0]
+            cpu_before = sampler.cpu()
             t0 = time.perf_counter()
             times = await _one_round(p, sessions)
             makespan = time.perf_counter() - t0
+            cpu = cpu_between(cpu_before, sampler.cpu())
         sampling.cancel()
-    return {"makespan": makespan, "times": times, "single": single, "rss": dict(sampler.peak)}
+    return Figures(makespan, times, sessions - len(times), cpu, dict(sampler.peak), single)
 
 
-async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> dict[str, object]:
+async def _measure_sync(sessions: int, latency_s: float, concurrency: int) -> Figures:
+    with tempfile.TemporaryDirectory(prefix="tourguide-bench-sync-") as tmp:
+        sampler = ProcessSampler("supervisor (sync)")
+        sampling = asyncio.create_task(sampler.run())
+        async with sync_design(latency_s, concurrency, Path(tmp) / "logs", NOW) as supervisor:
+            await burst(supervisor, list(REQUESTS))  # warm-up: connections, imports, caches
+            cpu_before = sampler.cpu()
+            result = await burst(supervisor, bench_texts(REQUESTS, sessions))
+            cpu = cpu_between(cpu_before, sampler.cpu())
+        sampling.cancel()
+    return Figures(result.makespan, result.times, result.failures, cpu, dict(sampler.peak),
+                   abandoned=result.abandoned)
+
+
+async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> Figures:
     with tempfile.TemporaryDirectory(prefix="tourguide-bench-rocketmq-") as tmp:
         cluster = ApacheRocketMQ(Path(tmp))
         state = await asyncio.to_thread(cluster.start)
@@ -121,34 +205,60 @@ async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> dict[
 
 
 async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str | None = None,
-              with_apache: bool = False) -> int:
-    """Run the benchmark on the embedded broker (or ``endpoint``; or both brokers) and print the figures."""
+              with_apache: bool = False, broker: str = "process", baseline: str | None = None) -> int:
+    """Run the benchmark on the embedded broker (or ``endpoint``; or both brokers) and print the figures.
+
+    ``broker``: the embedded broker in its own process (``process``) or inside the Supervisor's (``inline``).
+    ``baseline="sync"`` also runs the same burst through the synchronous HTTP design, side by side.
+    """
     os.environ[LATENCY_ENV] = str(latency_s)  # read by the benchmark's agent processes
     os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
     ideal = sessions * latency_s / concurrency + latency_s
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
     print(
         f"{sessions} sessions, simulated agent latency {latency_s:g} s per step, {concurrency} steps at once per agent"
     )
-    runs = [(endpoint or "embedded", await _measure(sessions, latency_s, concurrency, endpoint or ""))]
+    where = endpoint or f"embedded broker ({'own process' if broker == 'process' else 'in the Supervisor process'})"
+    runs = [(where, await _measure(sessions, latency_s, concurrency, endpoint or "", broker))]
     if with_apache and not endpoint:
         runs.append((f"Apache RocketMQ {DEFAULT_VERSION}", await _on_apache(sessions, latency_s, concurrency)))
+    if baseline == "sync":
+        runs.append((f"synchronous HTTP design (pool of {concurrency} per service, {CALL_TIMEOUT_S:.0f} s timeout)",
+                     await _measure_sync(sessions, latency_s, concurrency)))
     for name, figures in runs:
         _print(name, figures, ideal, latency_s)
+    if len(runs) > 1:
+        _table(runs, ideal)
     return 0
 
 
-def _print(name: str, figures: dict[str, object], ideal: float, latency_s: float) -> None:
-    makespan = float(figures["makespan"])  # type: ignore[arg-type]
-    times: list[float] = figures["times"]  # type: ignore[assignment]
-    single = float(figures["single"])  # type: ignore[arg-type]
-    rss: dict[str, int] = figures["rss"]  # type: ignore[assignment]
+def _print(name: str, figures: Figures, ideal: float, latency_s: float) -> None:
+    times = figures.times or [float("nan")]
     print(f"on {name}:")
     print(
-        f"  makespan            {makespan:8.2f} s   (ideal {ideal:.2f} s: N x latency / K + latency; "
-        f"{ideal / makespan:.0%} of ideal)"
+        f"  makespan            {figures.makespan:8.2f} s   (ideal {ideal:.2f} s: N x latency / K + latency; "
+        f"{ideal / figures.makespan:.0%} of ideal)"
     )
     print(f"  session time        p50 {statistics.median(times):.2f} s   p99 {_p99(times):.2f} s")
-    print(f"  orchestration overhead per session (one session alone): {max(0.0, single - 2 * latency_s) * 1000:.0f} ms")
-    print("  peak RSS per process:")
-    for proc, peak in sorted(rss.items()):
-        print(f"    {proc:<28} {peak / 2**20:7.1f} MiB")
+    print(f"  sessions lost       {figures.failures}" +
+          (f"   (calls finished after their caller gave up: {figures.abandoned})" if figures.abandoned else ""))
+    if figures.single is not None:
+        overhead = max(0.0, figures.single - 2 * latency_s) * 1000
+        print(f"  orchestration overhead per session (one session alone): {overhead:.0f} ms")
+    print(f"  CPU during the burst: {sum(figures.cpu.values()):.1f} s in all")
+    print("  per process:                  peak RSS   CPU")
+    for proc, peak in sorted(figures.rss.items()):
+        print(f"    {proc:<28} {peak / 2**20:7.1f} MiB  {figures.cpu.get(proc, 0.0):5.1f} s")
+
+
+def _table(runs: list[tuple[str, Figures]], ideal: float) -> None:
+    """The runs side by side (Markdown, as in the README)."""
+    print()
+    print("| design | makespan | % of ideal | p50 / p99 | lost | CPU-seconds | RSS (all processes) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, f in runs:
+        times = f.times or [float("nan")]
+        print(f"| {name} | {f.makespan:.1f} s | {ideal / f.makespan:.0%} | {statistics.median(times):.2f} / "
+              f"{_p99(times):.2f} s | {f.failures} | {sum(f.cpu.values()):.1f} | "
+              f"{sum(f.rss.values()) / 2**20:.0f} MiB |")

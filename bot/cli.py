@@ -225,12 +225,16 @@ def chat_cmd(now: str | None, agents: str) -> None:
               help="Run on this broker instead (provisioned with `tourguide topics mqadmin`).")
 @click.option("--with-apache", is_flag=True,
               help="Also run on Apache RocketMQ 5.5 (started here; Java + Maven) and print both.")
+@click.option("--broker", "broker_topology", type=click.Choice(["process", "inline"]), default="process",
+              show_default=True, help="The embedded broker in its own process or inside the Supervisor's.")
+@click.option("--baseline", type=click.Choice(["sync"]), default=None,
+              help="Also run the burst through a synchronous design (the Supervisor calling HTTP agents).")
 def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int, endpoint: str | None,
-                   with_apache: bool) -> None:
-    """N sessions through the real agents (separate processes): makespan vs ideal, session times, RSS."""
+                   with_apache: bool, broker_topology: str, baseline: str | None) -> None:
+    """N sessions through the real agents (separate processes): makespan vs ideal, session times, CPU, RSS."""
     from benchmarks.pipeline import run
 
-    _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache))
+    _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache, broker_topology, baseline))
 
 
 @main.command("bot")
