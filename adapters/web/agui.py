@@ -24,7 +24,8 @@ from ag_ui.core import (
     TextMessageStartEvent,
 )
 
-from bot.models import Phase, Progress, Reply
+from bot.models import Phase, Progress, Reply, StepStatus
+from bot.wording import reply_language, wording
 from bot.wording.queue import queued_line
 
 CHUNK = 400  # characters per TEXT_MESSAGE_CONTENT: the answer streams in a few deltas, as a model's would
@@ -42,22 +43,30 @@ def run_started(thread_id: str, task_id: str) -> BaseEvent:
 
 
 def progress(event: Progress) -> list[BaseEvent]:
-    """One Supervisor progress event as AG-UI events (none for FINISHED: the answer ends the run)."""
-    name = event.kind.value if event.kind is not None else ""
-    steps = [{"kind": s.kind.value, "status": s.status.value} for s in event.steps]
+    """One Supervisor progress event as AG-UI events (none for FINISHED: the answer ends the run).
+
+    The step's name and state in the request's language ride along (``bot.wording``): the page shows them.
+    """
+    if event.kind is None:
+        return []
+    words = wording(event.language)
+    name = event.kind.value
+    shown = {"task_id": event.task_id, "label": words.step_names.get(event.kind, name)}
     if event.phase == Phase.SENT:
-        return [StepStartedEvent(step_name=name, raw_event={"task_id": event.task_id, "steps": steps})]
+        return [StepStartedEvent(step_name=name, raw_event={**shown, "state": words.step_states[StepStatus.SENT]})]
     if event.phase == Phase.SLOW:
-        return [CustomEvent(name="step_slow", value={"task_id": event.task_id, "step": name})]
-    if event.phase == Phase.QUEUED:
-        return [CustomEvent(name="step_queued", value={"task_id": event.task_id, "step": name,
+        return [CustomEvent(name="step_slow", value={**shown, "step": name, "state": words.slow_state})]
+    if event.phase == Phase.QUEUED:  # waits in the broker behind others: its place in line
+        return [CustomEvent(name="step_queued", value={**shown, "step": name,
                                                         "text": queued_line(event.language, event.detail)})]
     if event.phase == Phase.OK:
-        return [StepFinishedEvent(step_name=name, raw_event={"task_id": event.task_id, "status": "ok"})]
+        return [StepFinishedEvent(step_name=name, raw_event={**shown, "status": "ok",
+                                                             "state": words.step_states[StepStatus.OK]})]
     if event.phase == Phase.FAILED:
-        return [CustomEvent(name="step_failed", value={"task_id": event.task_id, "step": name,
+        failed = words.step_states[StepStatus.FAILED]
+        return [CustomEvent(name="step_failed", value={**shown, "step": name, "state": failed,
                                                         "detail": event.detail[:200]}),
-                StepFinishedEvent(step_name=name, raw_event={"task_id": event.task_id, "status": "failed"})]
+                StepFinishedEvent(step_name=name, raw_event={**shown, "status": "failed", "state": failed})]
     return []
 
 
@@ -70,12 +79,20 @@ def answer(reply: Reply) -> list[BaseEvent]:
     events.append(TextMessageEndEvent(message_id=message_id))
     events.append(CustomEvent(name="answer", value=_card_data(reply.payload)))
     status = str(reply.payload.get("status", ""))
+    outcome = _outcome(reply.payload, status)
     if status in FAILED_STATUSES:
-        events.append(RunErrorEvent(message=reply.text[:500], code=status, raw_event={"task_id": reply.task_id}))
+        events.append(RunErrorEvent(message=reply.text[:500], code=status,
+                                    raw_event={"task_id": reply.task_id, "outcome": outcome}))
     else:
         events.append(RunFinishedEvent(thread_id=reply.ref.thread or reply.ref.channel, run_id=reply.task_id,
-                                       result={"status": status}))
+                                       result={"status": status, "outcome": outcome}))
     return events
+
+
+def _outcome(payload: dict[str, Any], status: str) -> str:
+    """What became of the request, in its language ("✅ 行程已发在下方。")."""
+    outcomes = wording(reply_language(payload)).outcomes
+    return next((text for state, text in outcomes.items() if state.value == status), status)
 
 
 def _card_data(payload: dict[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,9 @@ async def test_reference_request_shows_steps_in_order_then_five_day_cards_and_ev
         cards = run.locator(".day-card")
         await expect(cards).to_have_count(5, timeout=20_000)
         await expect(run.locator(".step[data-status='ok']")).to_have_count(2)
-        await expect(run.locator(".run-status")).to_contain_text("answered")
+        await expect(run).to_have_attribute("data-outcome", "completed")
+        await expect(run.locator(".run-status")).to_contain_text("行程已发在下方")  # the request's language
+        await expect(run.locator('.step[data-step="weather"] .name')).to_have_text("天气")
         assert await cards.evaluate_all("cards => cards.map(c => c.dataset.date)") == [
             "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"]
         for i in range(5):
@@ -101,7 +103,7 @@ async def test_reloading_mid_request_reattaches_and_the_answer_arrives_exactly_o
         await page.reload()
         await expect(page.locator(".bubble.user")).to_have_text([REFERENCE])  # the conversation came back
         await expect(page.locator(".day-card")).to_have_count(5, timeout=20_000)
-        await expect(page.locator(".run-status")).to_contain_text("answered")
+        await expect(page.locator(".run")).to_have_attribute("data-outcome", "completed")
         await expect(page.locator(".run")).to_have_count(1)
         await expect(page.locator(".answer-text")).to_have_count(1)
         await expect(page.locator(".days")).to_have_count(1)

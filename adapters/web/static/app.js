@@ -57,10 +57,11 @@ function runFor(taskId, at) {
   return run;
 }
 
-function stepStarted(run, name, at) {
+function stepStarted(run, name, raw, at) {
+  // Names and states come from the server in the request's language; the fallbacks are for old events.
   const item = el("li", { class: "step", "data-step": name, "data-status": "sent" },
-    el("span", { class: "name", text: STEP_NAMES[name] || name }),
-    el("span", { class: "state", text: "sent" }),
+    el("span", { class: "name", text: raw.label || STEP_NAMES[name] || name }),
+    el("span", { class: "state", text: raw.state || "sent" }),
     el("span", { class: "elapsed", text: "+" + seconds(at - run.started) }));
   item.dataset.at = String(at);
   run.steps.append(item);
@@ -69,7 +70,7 @@ function stepStarted(run, name, at) {
 function openStep(run, name) {
   const items = run.steps.querySelectorAll(".step");
   for (const item of items) if (item.dataset.step === name && item.dataset.status === "sent") return item;
-  for (const item of items) if (item.dataset.step === name && item.dataset.status === "slow") return item;
+  for (const item of items) if (item.dataset.step === name && ["slow", "queued"].includes(item.dataset.status)) return item;
   return null;
 }
 
@@ -78,14 +79,15 @@ function stepState(run, name, status, label, at) {
   if (!item) return;
   item.dataset.status = status;
   item.querySelector(".state").textContent = label;
-  if (status !== "slow") {
+  if (status !== "slow" && status !== "queued") {
     item.querySelector(".elapsed").textContent = "took " + seconds(at - Number(item.dataset.at));
   }
 }
 
-function finishRun(run, text, at) {
+function finishRun(run, status, outcome, at) {
   run.done = true;
-  run.status.textContent = text + " in " + seconds(at - run.started);
+  run.el.dataset.outcome = status;
+  run.status.textContent = (outcome || status) + " · " + seconds(at - run.started);
 }
 
 // ---- the answer: Markdown as text, and the itinerary as day cards ----------------------------------------
@@ -228,9 +230,9 @@ function handle(event) {
   const raw = event.rawEvent || {};
   switch (event.type) {
     case "RUN_STARTED": runFor(event.runId, at); break;
-    case "STEP_STARTED": if (raw.task_id) stepStarted(runFor(raw.task_id, at), event.stepName, at); break;
+    case "STEP_STARTED": if (raw.task_id) stepStarted(runFor(raw.task_id, at), event.stepName, raw, at); break;
     case "STEP_FINISHED":
-      if (raw.task_id && raw.status === "ok") stepState(runFor(raw.task_id, at), event.stepName, "ok", "done", at);
+      if (raw.task_id && raw.status === "ok") stepState(runFor(raw.task_id, at), event.stepName, "ok", raw.state || "done", at);
       break;
     case "TEXT_MESSAGE_START": {
       const run = runFor(event.messageId, at);
@@ -246,16 +248,21 @@ function handle(event) {
       placeAnswer(run);
       break;
     }
-    case "RUN_FINISHED": finishRun(runFor(event.runId, at), "answered", at); break;
-    case "RUN_ERROR": if (raw.task_id) finishRun(runFor(raw.task_id, at), "failed", at); break;
+    case "RUN_FINISHED": {
+      const result = event.result || {};
+      finishRun(runFor(event.runId, at), result.status || "completed", result.outcome, at);
+      break;
+    }
+    case "RUN_ERROR": if (raw.task_id) finishRun(runFor(raw.task_id, at), event.code || "failed", raw.outcome, at); break;
     case "CUSTOM": custom(event.name, event.value || {}, at); break;
   }
 }
 
 function custom(name, value, at) {
   if (name === "user_message") userMessage(value);
-  else if (name === "step_slow") stepState(runFor(value.task_id, at), value.step, "slow", "slow: the AI may be retrying", at);
-  else if (name === "step_failed") stepState(runFor(value.task_id, at), value.step, "failed", "failed", at);
+  else if (name === "step_slow") stepState(runFor(value.task_id, at), value.step, "slow", value.state || "slow", at);
+  else if (name === "step_queued" && value.text) stepState(runFor(value.task_id, at), value.step, "queued", value.text, at);
+  else if (name === "step_failed") stepState(runFor(value.task_id, at), value.step, "failed", value.state || "failed", at);
   else if (name === "answer" && value.task_id) {
     const run = runFor(value.task_id, at);
     if (!run.answerVisual) renderAnswer(run, value);
