@@ -81,3 +81,26 @@ async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starti
         with pytest.raises(BusError, match="cannot start producer"):
             async with Publisher(BusConfig(endpoint=silent, request_timeout_s=1.0), ["Orders"]):
                 pass
+
+
+async def test_a_full_consumer_cache_is_looked_at_again_well_within_the_clients_one_second(target: Target) -> None:
+    # 5.1.2 workaround (bot.bus.consumers.RECEIVE_RECHECK_S): with one step at once and a cache of one,
+    # every message after the first finds the cache full; the client alone would wait 1 s each time.
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
+    count = 20
+    handled: list[float] = []
+    all_done = asyncio.Event()
+
+    async def quick(_task: Envelope) -> None:
+        handled.append(asyncio.get_running_loop().time())
+        if len(handled) == count:
+            all_done.set()
+
+    async with Publisher(config, [orders]) as bus, \
+            TaskConsumer(config, orders, target.n("GID_simple"), quick, max_in_flight=1, cache=1):
+        for n in range(count):
+            await bus.publish(orders, str(n).encode(), keys=[f"k{n}"])
+        # 20 messages one at a time: about 20 s with the client's 1 s back-off, about 2 s with ours.
+        await asyncio.wait_for(all_done.wait(), count * 0.5)
+    assert len(handled) == count
