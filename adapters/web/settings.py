@@ -20,7 +20,6 @@ class WebSettings(BaseSettings):
                                    validation_alias=AliasChoices("TOURGUIDE_WEB_ADMIN_TOKEN", "admin_token"))
     rate_per_minute: int = Field(default=10, ge=1,
                                  validation_alias=AliasChoices("TOURGUIDE_WEB_RATE_PER_MINUTE", "rate_per_minute"))
-    max_chars: int = Field(default=2000, ge=1, validation_alias=AliasChoices("TOURGUIDE_WEB_MAX_CHARS", "max_chars"))
 
     @property
     def configured(self) -> bool:
