@@ -31,6 +31,7 @@ class ConversationRef(BaseModel):
     reply_webhook: str = ""  # DingTalk sessionWebhook (or Slack response_url)
     webhook_expires_at: datetime | None = None
     status_message: str = ""  # id/ts of the progress message to update, when the platform has one
+    streamed: bool = False  # status_message is a chat stream (Slack assistant threads): the answer ends it
 
     @property
     def key(self) -> str:

@@ -61,6 +61,14 @@ class Traces(Protocol):
         ...
 
 
+class Feedback(Protocol):
+    """Where a user's verdict on an answer goes (thumbs up or down under it), kept with the task's trace."""
+
+    async def record(self, task_id: str, platform: str, user: str, helpful: bool) -> None:
+        """Record one click; every click is kept (a user may change their mind)."""
+        ...
+
+
 AcceptedParts = Callable[[int], Awaitable[None]]
 """Called by :meth:`ChatAdapter.deliver` after the platform accepted the first N messages of an answer."""
 

@@ -62,7 +62,7 @@ from storage.database import Database
 from storage.outbox import Outbox
 from storage.retention import DAY_S, Retention
 from storage.sessions import SessionStore
-from storage.traces import TraceIndex, TraceWriter
+from storage.traces import FeedbackLog, TraceIndex, TraceWriter
 
 log = logging.getLogger("tourguide")
 
@@ -75,8 +75,15 @@ async def trace_store(data_dir: Path) -> AsyncIterator[TraceIndex]:
         yield TraceIndex(db)
 
 
+@contextlib.asynccontextmanager
+async def feedback_store(data_dir: Path) -> AsyncIterator[FeedbackLog]:
+    """Answer feedback (Slack's thumbs up/down) as trace rows of the core database, on a connection of its own."""
+    async with Database(data_dir / "tourguide.sqlite3") as db:
+        yield FeedbackLog(db)
+
+
 PLATFORMS: dict[str, AnyPlatform] = {
-    "slack": adapters.slack.PLATFORM,
+    "slack": adapters.slack.platform(feedback_store),
     "dingtalk": adapters.dingtalk.PLATFORM,
     "web": adapters.web.platform(trace_store),
 }

@@ -39,6 +39,22 @@ class TraceIndex:
         return [str(r[0]) for r in rows]
 
 
+FEEDBACK_HOP = "feedback"
+
+
+class FeedbackLog:
+    """A user's thumbs up or down on an answer, as a trace row of its task (``tourguide trace`` shows it)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, task_id: str, platform: str, user: str, helpful: bool) -> None:
+        """One trace row per click: ``feedback`` with ``helpful by <user> (<platform>)`` or ``not helpful``."""
+        async with self._db.transaction() as conn:
+            await append_trace(conn, task_id, FEEDBACK_HOP,
+                               f"{'helpful' if helpful else 'not helpful'} by {user} ({platform})")
+
+
 async def read_traces(db: Database, task_id: str) -> list[tuple[float, str, str]]:
     """Every trace record of a task, oldest first: (unix time, hop, detail)."""
     rows = await db.fetch_all("SELECT at, hop, detail FROM traces WHERE task_id = ? ORDER BY id", (task_id,))

@@ -4,10 +4,11 @@ and its settings. The wiring registers :data:`PLATFORM`."""
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 
-from adapters.slack.adapter import SlackAdapter
+from adapters.slack.adapter import FeedbackStore, SlackAdapter
 from adapters.slack.settings import SlackSettings
-from bot.ports import Platform
+from bot.ports import Platform, Requests
 from bot.settings import load
 
 HINT = """  Slack, Socket Mode (no public URL):  SLACK_BOT_TOKEN=xoxb-...  SLACK_APP_TOKEN=xapp-...
@@ -21,6 +22,15 @@ def _configured(settings: SlackSettings) -> bool:
     return settings.configured
 
 
-PLATFORM: Platform[SlackSettings] = Platform(partial(load, SlackSettings), _configured, SlackAdapter, HINT)
+def platform(feedback_store: FeedbackStore | None) -> Platform[SlackSettings]:
+    """Slack as a registered platform whose feedback buttons are recorded in ``feedback_store(data_dir)``."""
 
-__all__ = ["PLATFORM", "SlackAdapter", "SlackSettings"]
+    def build(settings: SlackSettings, requests: Requests, data_dir: Path) -> SlackAdapter:
+        return SlackAdapter(settings, requests, data_dir, feedback_store)
+
+    return Platform(partial(load, SlackSettings), _configured, build, HINT)
+
+
+PLATFORM: Platform[SlackSettings] = platform(None)  # without a feedback store (clicks are only logged)
+
+__all__ = ["PLATFORM", "SlackAdapter", "SlackSettings", "platform"]

@@ -7,6 +7,13 @@ amends the plan. The core dedupes by ``event_id`` (slash commands: ``trigger_id`
 (``x-slack-retry-num`` > 0) of an event already seen are dropped before any work. Answers are
 delivered by :meth:`SlackAdapter.deliver`, called by the outbox sender; the status message is
 refreshed from the progress events alone (they carry the conversation, the language and the steps).
+
+In an assistant thread (the app's split view, a DM thread: Bolt's ``AsyncAssistant`` routes it) the thread
+gets a title and a loading status naming the agent at work, and the answer message is a chat stream
+(:mod:`adapters.slack.stream`) started when the request arrives, its ts committed as the status message
+(``ConversationRef.streamed``): steps are appended as task updates and ``chat.stopStream`` delivers the
+answer. A stream Slack ended, or a workspace without streaming, falls back to today's status message and
+thread replies. Every answer ends with feedback buttons, recorded through the :class:`Feedback` port.
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Coroutine, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,16 +41,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import adapters.slack.blocks as slack_blocks
 import adapters.slack.status as slack_status
+import adapters.slack.stream as slack_stream
 from adapters import http_guard
+from adapters.slack.assistant import assistant, set_status, set_title
 from adapters.slack.installations import SlackOAuthStorage
 from adapters.slack.settings import SlackSettings
 from adapters.slack.workspaces import InstalledWorkspaces, SingleWorkspace, WorkspaceClients, oauth_settings, web_client
 from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
 from bot.models import ConversationRef, InboundMessage, Phase, Progress, Reply, StepState, StepStatus
-from bot.ports import AcceptedParts, Requests, Submitted
+from bot.ports import AcceptedParts, Feedback, Requests, Submitted
 from bot.schemas import Language
-from bot.wording import language_of
+from bot.wording import language_of, reply_language, wording
 
 log = logging.getLogger("tourguide.slack")
 
@@ -53,6 +64,8 @@ _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
 _BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
 OAUTH_DATABASE = "slack_installations.sqlite3"  # in the data directory: Slack's own store
+FEEDBACK_ACTION = "tourguide_feedback"  # action_id of the thumbs up/down under every answer
+FeedbackStore = Callable[[Path], AbstractAsyncContextManager[Feedback]]  # opened on the data directory
 __all__ = ["SlackAdapter", "bolt_app", "http_mode", "socket_mode", "web_client"]
 
 
@@ -80,8 +93,13 @@ class SlackAdapter:
 
     platform = PLATFORM
 
-    def __init__(self, settings: SlackSettings, requests: Requests, data_dir: Path) -> None:
+    def __init__(self, settings: SlackSettings, requests: Requests, data_dir: Path,
+                 feedback_store: FeedbackStore | None = None) -> None:
         self._settings = settings
+        self._feedback_store = feedback_store
+        self._feedback: Feedback | None = None
+        self._streams: dict[str, slack_stream.AnswerStream] = {}  # task -> its answer stream (assistant threads)
+        self._no_streaming: set[str] = set()  # workspaces that answered a stream with "not here"
         self._requests = requests
         self._data_dir = data_dir
         self._clients: WorkspaceClients | None = None
@@ -108,7 +126,12 @@ class SlackAdapter:
             app.command("/trip")(self._on_trip)
             app.event("app_mention")(self._on_mention)
             app.event("message")(self._on_message)
+            app.use(assistant(self._on_assistant_message))
+            app.action(FEEDBACK_ACTION)(self._on_feedback)
+            if self._feedback_store is not None:
+                self._feedback = await stack.enter_async_context(self._feedback_store(self._data_dir))
             stack.push_async_callback(self._stop_tasks)
+            self._spawn(self._keep_streams_alive())
             if settings.serving == "socket":
                 await stack.enter_async_context(socket_mode(app, settings.app_token.get_secret_value()))
             else:
@@ -197,7 +220,11 @@ class SlackAdapter:
         if event.get("channel_type") == "im":  # in channels only mentions are requests (app_mention)
             await self._on_user_message(event, body)
 
-    async def _on_user_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def _on_assistant_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        await self._on_user_message(event, body, in_assistant=True)
+
+    async def _on_user_message(self, event: dict[str, Any], body: dict[str, Any], *,
+                               in_assistant: bool = False) -> None:
         event_id = str(body.get("event_id", ""))
         # the installation's workspace (event.team is the user's, which differs in shared channels)
         team = str(body.get("team_id") or event.get("team", ""))
@@ -215,7 +242,8 @@ class SlackAdapter:
         finally:
             self._in_progress.discard(event_id)
         if not received.duplicate:
-            self._spawn(self._message_after_ack(message, received.task_id))
+            self._spawn(self._assistant_after_ack(message, received.task_id) if in_assistant and message.text
+                        else self._message_after_ack(message, received.task_id))
 
     async def _message_after_ack(self, message: InboundMessage, task_id: str) -> None:
         ref = message.ref
@@ -225,6 +253,40 @@ class SlackAdapter:
             self._remember(task_id, message.text)
             await self._process(message.model_copy(update={"ref": ref.model_copy(update={"status_message": status})}),
                                 task_id)
+
+    async def _assistant_after_ack(self, message: InboundMessage, task_id: str) -> None:
+        """Title and status of the thread, then the answer stream (or a status message without streaming)."""
+        ref = message.ref
+        with log_context(task_id=task_id, platform=PLATFORM):
+            client = await self._workspace().for_team(ref.workspace)
+            language = language_of(message.text)
+            await set_title(client, ref.channel, ref.thread, message.text)
+            await set_status(client, ref.channel, ref.thread, wording(language).thinking, [wording(language).planning])
+            ts, error = ("", "no_streaming") if ref.workspace in self._no_streaming else await slack_stream.start(
+                client, channel=ref.channel, thread_ts=ref.thread, team=ref.workspace, user=ref.user,
+                language=language)
+            if ts:
+                self._streams[task_id] = slack_stream.AnswerStream(ref.channel, ts)
+                ref = ref.model_copy(update={"status_message": ts, "streamed": True})
+            else:
+                if error in slack_stream.NO_STREAMING:
+                    log.info("workspace %s cannot stream (%s): answers are posted", ref.workspace, error)
+                    self._no_streaming.add(ref.workspace)
+                ref = ref.model_copy(update={"status_message": await self._post_status(
+                    ref.workspace, ref.channel, ref.thread, ref.user, message.text)})
+            self._remember(task_id, message.text)
+            self._status[task_id].ref, self._status[task_id].language = ref, language  # keep-alive before progress
+            await self._process(message.model_copy(update={"ref": ref}), task_id)
+
+    async def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        verdict, _, task_id = str(action.get("value", "")).partition(":")
+        user = str((body.get("user") or {}).get("id", ""))
+        if self._feedback is None or verdict not in ("good", "bad") or not task_id.startswith("task-"):
+            return
+        with log_context(task_id=task_id, platform=PLATFORM):
+            await self._feedback.record(task_id, PLATFORM, user, verdict == "good")
+            log.info("feedback from %s: %s", user, verdict)
 
     async def _receive(self, ref: ConversationRef, event_id: str, text: str, *,
                        has_files: bool) -> tuple[InboundMessage, Submitted]:
@@ -294,13 +356,64 @@ class SlackAdapter:
             status = self._status.get(task_id)
             if task_id in self._finalized or status is None or status.ref is None or not status.ref.status_message:
                 return
+            stream = self._streams.get(task_id)
+            if stream is not None and stream.stop_tried:  # the stream message is (becoming) the answer
+                return
             ref = status.ref
             text = slack_status.progress(status.steps, status.language, ref.user, status.request_text,
                                          show_request=_is_parent(ref), slow=frozenset(status.slow))
             with log_context(task_id=task_id, platform=PLATFORM), \
                     contextlib.suppress(SlackApiError, ExternalServiceError):
                 client = await self._workspace().for_team(ref.workspace)
+                if ref.streamed and await self._refresh_stream(client, task_id, status, keepalive=False):
+                    return
                 await client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
+
+    async def _refresh_stream(self, client: AsyncWebClient, task_id: str, status: _Status, *,
+                              keepalive: bool) -> bool:
+        """Append the steps that changed (all of them for a keep-alive); False once the stream is gone.
+
+        A stream started by an earlier process (restart) is picked up from the committed ts.
+        """
+        ref = status.ref
+        assert ref is not None
+        stream = self._streams.setdefault(task_id, slack_stream.AnswerStream(ref.channel, ref.status_message))
+        slow = frozenset(status.slow)
+        chunks = slack_stream.step_chunks(status.steps, status.language, slow)
+        keys = {state.kind.value: f"{state.status}:{state.kind.value in slow}" for state in status.steps}
+        fresh = [c for c in chunks if keepalive or stream.shown.get(c["id"]) != keys[c["id"]]]
+        if keepalive and not fresh:  # nothing to show yet: the plan title again keeps the stream open
+            fresh = [slack_stream.plan_chunk(wording(status.language).planning)]
+        if not await slack_stream.append(client, stream, fresh):
+            return False
+        stream.shown.update(keys)
+        words = wording(status.language)
+        loading = [words.agent_at_work[s.kind] for s in status.steps
+                   if s.status == StepStatus.SENT and s.kind in words.agent_at_work]
+        if loading and not keepalive:
+            await set_status(client, ref.channel, ref.thread, words.thinking, loading)
+        return True
+
+    async def _keep_streams_alive(self) -> None:
+        """Append to every open stream idle for ``stream_keepalive_s``: Slack ends a stream after an inactivity
+        gap, and agents (an LLM being retried) may take minutes between two steps."""
+        every = self._settings.stream_keepalive_s
+        while not self._closed:
+            await asyncio.sleep(every / 2)
+            now = time.monotonic()
+            for task_id, stream in list(self._streams.items()):
+                status = self._status.get(task_id)
+                if not stream.alive or stream.stop_tried or now - stream.last_append < every or status is None \
+                        or status.ref is None:
+                    continue
+                async with self._status_lock(task_id):
+                    if task_id in self._finalized or stream.stop_tried:
+                        continue
+                    with log_context(task_id=task_id, platform=PLATFORM), \
+                            contextlib.suppress(SlackApiError, ExternalServiceError):
+                        client = await self._workspace().for_team(status.ref.workspace)
+                        if not await self._refresh_stream(client, task_id, status, keepalive=True):
+                            self._spawn(self._refresh_status(task_id))  # the status text replaces the stream
 
     def _status_lock(self, task_id: str) -> asyncio.Lock:
         return self._status_locks.setdefault(task_id, asyncio.Lock())
@@ -315,30 +428,73 @@ class SlackAdapter:
         part Slack has not accepted yet. When an earlier attempt was cut off after it may have reached
         Slack (``in_doubt``: the process died between the post and ``mark_sent``), the thread is read
         first and parts already there (our message metadata carries task ID and part) are not posted again.
+
+        A streamed request (assistant thread) gets its first part through ``chat.stopStream`` on the stream
+        message, with the same metadata; when Slack says the stream is gone, it is posted like any other.
         """
         ref = reply.ref
         client = await self._workspace().for_team(ref.workspace)
         messages = slack_blocks.render(reply.text)
-        posted = await self._parts_in_thread(client, ref, reply.task_id) if reply.in_doubt else set()
+        last = messages[-1]
+        if len(last.blocks) < slack_blocks.MAX_BLOCKS:
+            messages[-1] = slack_blocks.SlackMessage(last.text, [*last.blocks, slack_blocks.feedback(
+                FEEDBACK_ACTION, reply.task_id, wording(reply_language(reply.payload)))])
+        stream = self._streams.get(reply.task_id)
+        check = reply.in_doubt or (stream is not None and stream.stop_tried)
+        posted = await self._parts_in_thread(client, ref, reply.task_id) if check else {}
+        if ref.streamed and reply.parts_sent == 0 and 1 not in posted \
+                and await self._stop_stream(client, reply, messages[0], _metadata(reply.task_id, 1, len(messages))):
+            posted[1] = ref.status_message
+            if len(messages) > 1:
+                await accepted(1)
         for index in range(reply.parts_sent, len(messages)):
             message = messages[index]
-            metadata = {"event_type": ANSWER_EVENT,
-                        "event_payload": {"task_id": reply.task_id, "part": index + 1, "parts": len(messages)}}
             if index + 1 in posted:
-                log.warning("part %d of the answer is already in the thread; not posting it again", index + 1)
+                if posted[index + 1] != ref.status_message or not ref.streamed:
+                    log.warning("part %d of the answer is already in the thread; not posting it again", index + 1)
             else:
                 try:
                     await client.chat_postMessage(channel=ref.channel, thread_ts=ref.thread or None,
-                                                  text=message.text, blocks=message.blocks, metadata=metadata)
+                                                  text=message.text, blocks=message.blocks,
+                                                  metadata=_metadata(reply.task_id, index + 1, len(messages)))
                 except SlackApiError as exc:
                     raise _wrap(exc) from exc
             if len(messages) > 1:  # a single message is covered by mark_sent alone
                 await accepted(index + 1)
-        if ref.status_message:
+        # the status message is closed unless it became the answer (a stream stopped with it)
+        if ref.status_message and not (ref.streamed and posted.get(1) == ref.status_message):
             await self._finalize_status(reply)
+        elif ref.streamed:
+            self._finalized.add(reply.task_id)
         self._status.pop(reply.task_id, None)
+        self._streams.pop(reply.task_id, None)
 
-    async def _parts_in_thread(self, client: AsyncWebClient, ref: ConversationRef, task_id: str) -> set[int]:
+    async def _stop_stream(self, client: AsyncWebClient, reply: Reply, message: slack_blocks.SlackMessage,
+                           metadata: dict[str, Any]) -> bool:
+        """End the answer stream with the answer's first part; False when Slack says it cannot (fall back).
+
+        Marked as tried before the call: a retry after an unclear failure reads the thread first.
+        """
+        ref = reply.ref
+        async with self._status_lock(reply.task_id):  # no progress append races the stop
+            stream = self._streams.setdefault(reply.task_id, slack_stream.AnswerStream(ref.channel, ref.status_message))
+            if not stream.alive:
+                return False
+            stream.stop_tried = True
+            try:
+                await client.chat_stopStream(channel=ref.channel, ts=ref.status_message, blocks=message.blocks,
+                                             metadata=metadata)
+            except SlackApiError as exc:
+                error = slack_stream.error_of(exc)
+                if error not in slack_stream.STREAM_GONE:
+                    raise _wrap(exc) from exc
+                log.warning("the answer stream ended before the answer (%s); posting it instead", error)
+                stream.alive = False
+                return False
+            self._finalized.add(reply.task_id)
+        return True
+
+    async def _parts_in_thread(self, client: AsyncWebClient, ref: ConversationRef, task_id: str) -> dict[int, str]:
         """Part numbers of this task's answer already in the thread (conversations.replies + metadata).
 
         Without a thread, or without the history scope, nothing can be checked: the answer is posted
@@ -346,8 +502,8 @@ class SlackAdapter:
         """
         if not ref.thread:
             log.warning("answer may already be out, but it has no thread to check; posting it")
-            return set()
-        found: set[int] = set()
+            return {}
+        found: dict[int, str] = {}
         cursor: str | None = None
         try:
             for _page in range(20):
@@ -357,7 +513,7 @@ class SlackAdapter:
                     meta = message.get("metadata") or {}
                     payload = meta.get("event_payload") or {}
                     if meta.get("event_type") == ANSWER_EVENT and payload.get("task_id") == task_id:
-                        found.add(int(payload.get("part", 1)))
+                        found[int(payload.get("part", 1))] = str(message.get("ts", ""))
                 cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
                 if not page.get("has_more") or not cursor:
                     break
@@ -409,6 +565,11 @@ def _newest(known: list[StepState], told: tuple[StepState, ...]) -> list[StepSta
     if len(told) != len(known):
         return list(told) if told else known
     return [new if _RANK[new.status] >= _RANK[old.status] else old for old, new in zip(known, told, strict=True)]
+
+
+def _metadata(task_id: str, part: int, parts: int) -> dict[str, Any]:
+    """Message metadata of an answer part: what the in-doubt check looks for in the thread."""
+    return {"event_type": ANSWER_EVENT, "event_payload": {"task_id": task_id, "part": part, "parts": parts}}
 
 
 def _is_parent(ref: ConversationRef) -> bool:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.wording import Wording
+
 SECTION_CHARS = 3000
 MAX_BLOCKS = 50
 MESSAGE_CHARS = 11_000
@@ -99,3 +101,15 @@ def render(markdown: str) -> list[SlackMessage]:
         for group in messages
         if group
     ] or [SlackMessage(text=" ", blocks=[])]
+
+
+def feedback(action_id: str, task_id: str, words: Wording) -> dict[str, Any]:
+    """Thumbs up / down under an answer (a ``context_actions`` block); the value names the task."""
+    def button(emoji: str, verdict: str, label: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": emoji}, "value": f"{verdict}:{task_id}",
+                "accessibility_label": label}
+
+    return {"type": "context_actions", "block_id": "feedback", "elements": [{
+        "type": "feedback_buttons", "action_id": action_id,
+        "positive_button": button("👍", "good", words.feedback_good),
+        "negative_button": button("👎", "bad", words.feedback_bad)}]}

@@ -39,6 +39,9 @@ class SlackSettings(BaseSettings):
     oauth_state_ttl_s: int = Field(default=600, ge=1, validation_alias=AliasChoices("TOURGUIDE_SLACK_OAUTH_STATE_TTL"))
     # Fernet key that encrypts each workspace's stored installation (bot token) at rest; empty = clear text
     token_key: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("TOURGUIDE_SLACK_TOKEN_KEY"))
+    # an open answer stream gets an update at least this often: Slack ends a stream after an inactivity gap
+    stream_keepalive_s: float = Field(default=20.0, gt=0,
+                                      validation_alias=AliasChoices("TOURGUIDE_SLACK_STREAM_KEEPALIVE"))
 
     @property
     def oauth_on(self) -> bool:

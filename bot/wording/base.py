@@ -29,4 +29,9 @@ class Wording:
     ask_when: str  # a request without dates; ``{destination}`` is filled in
     too_many: str  # the per-user rate limit refused a request
     text_only: str  # a message with only attachments
+    agent_at_work: Mapping[StepKind, str]  # the loading message while a step is out ("Asking the Weather agent…")
+    thinking: str  # an assistant thread's status while the request is read ("is planning your trip…")
+    prompts_title: str  # above the suggested prompts of a new assistant thread
+    feedback_good: str  # the thumbs-up button's label (screen readers)
+    feedback_bad: str  # the thumbs-down button's label
 

@@ -47,4 +47,9 @@ WORDING = Wording(
     ask_when="When would you like to visit {destination}? E.g. “next weekend” or “Dec 5 to Dec 7”.",
     too_many="You are sending requests faster than I can plan them. Please wait a minute and try again.",
     text_only="I can only read text for now. Please type your destination and dates.",
+    agent_at_work={StepKind.WEATHER: "Asking the Weather agent…", StepKind.TRAVEL: "Asking the Travel agent…"},
+    thinking="is planning your trip…",
+    prompts_title="Where to? Try one of these:",
+    feedback_good="This plan is helpful",
+    feedback_bad="This plan is not helpful",
 )

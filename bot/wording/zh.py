@@ -46,4 +46,9 @@ WORDING = Wording(
     ask_when="去{destination}的话，打算哪几天呢？例如“下周三到下周日”或“12月5日到7日”。",
     too_many="你的请求有点多，请稍等一分钟再试。",
     text_only="我目前只能看懂文字消息，请用文字告诉我目的地和日期。",
+    agent_at_work={StepKind.WEATHER: "正在询问天气助手…", StepKind.TRAVEL: "正在询问行程助手…"},
+    thinking="正在规划行程…",
+    prompts_title="想去哪里？可以试试：",
+    feedback_good="这个行程有帮助",
+    feedback_bad="这个行程没有帮助",
 )

@@ -78,7 +78,9 @@ async def test_slash_command_mention_and_dm_each_get_one_itinerary_in_their_thre
     assert set(by_thread) == {("C0CHANNEL", parent.ts), ("C0CHANNEL", mention["ts"]), ("D0DM", dm["ts"])}
     assert "3-day plan for Kyoto" in by_thread[("C0CHANNEL", parent.ts)].text
     assert "杭州" in by_thread[("C0CHANNEL", mention["ts"])].text
-    assert all(m.blocks and all(len(b["text"]["text"]) <= 3000 for b in m.blocks) for m in answers(slack))
+    assert all(m.blocks and all(len(b["text"]["text"]) <= 3000 for b in m.blocks if b["type"] == "section")
+               for m in answers(slack))
+    assert all(m.blocks and m.blocks[-1]["type"] == "context_actions" for m in answers(slack))  # feedback buttons
     status_ts = {m.ts for m in slack.posted_messages if m not in answers(slack)}
     assert {m.ts for m in slack.updated_messages} == status_ts  # progress went into the status messages
     assert session_count(tmp_path) == 3

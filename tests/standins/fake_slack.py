@@ -12,7 +12,14 @@
 * OAuth v2 for several workspaces (``add_workspace``): the browser page ``/oauth/v2/authorize`` (approves at
   once and redirects to the app with ``code`` and ``state``) and ``oauth.v2.access`` (client ID and secret by
   HTTP Basic auth or form, single-use codes for 10 minutes) answering that workspace's bot token;
-  ``auth.test`` and posted messages follow the token's workspace, and ``PostedMessage.token`` records it.
+  ``auth.test`` and posted messages follow the token's workspace, and ``PostedMessage.token`` records it;
+* AI apps: ``assistant_thread_started`` events (:meth:`FakeSlack.assistant_thread_started`), the
+  ``assistant.threads.setStatus`` / ``setTitle`` / ``setSuggestedPrompts`` methods (checked and recorded in
+  ``calls``), and chat streaming (``chat.startStream`` / ``appendStream`` / ``stopStream``): a stream idle for
+  longer than ``stream_idle_timeout_s`` leaves the streaming state and answers ``message_not_in_streaming_state``
+  from then on, like Slack; ``streaming="unknown_method"`` (or ``"not_allowed_token_type"``) is a workspace
+  or token without streaming. ``messages`` is every message as the channel history shows it (a stopped
+  stream carries the blocks and metadata ``chat.stopStream`` gave it).
 
 Pointing the real SDKs at it::
 
@@ -47,7 +54,10 @@ import aiohttp
 from aiohttp import web
 
 JsonDict = dict[str, Any]
-_JSON_PARAMS = ("blocks", "attachments", "metadata", "loading_messages", "chunks")
+_JSON_PARAMS = ("blocks", "attachments", "metadata", "loading_messages", "chunks", "prompts")
+CHUNK_TYPES = ("markdown_text", "task_update", "plan_update")
+TASK_STATUSES = ("pending", "in_progress", "complete", "error")
+MAX_SUGGESTED_PROMPTS = 4
 RESPONSE_URL_MAX_USES = 5
 RESPONSE_URL_TTL_SECONDS = 30 * 60
 OAUTH_CODE_TTL_SECONDS = 10 * 60
@@ -251,6 +261,8 @@ class FakeSlack:
         client_id: str = "1111.2222",
         client_secret: str = "fake-client-secret",
         team_name: str = "Fake Team",
+        stream_idle_timeout_s: float = 300.0,
+        streaming: str = "on",
     ) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.team_id, self.bot_user_id, self.bot_id, self.app_id = team_id, bot_user_id, bot_id, app_id
@@ -261,6 +273,10 @@ class FakeSlack:
         self._used_codes: set[str] = set()
         self._token_in_use: str | None = None
         self.post_interval, self.redeliver_after = post_interval, redeliver_after
+        # chat streaming: "on", or the error a workspace without it answers ("unknown_method", ...)
+        self.streaming, self.stream_idle_timeout_s = streaming, stream_idle_timeout_s
+        self._streams: dict[tuple[str, str], float] = {}  # (channel, ts) of open streams -> last activity
+        self.expired_streams: list[tuple[str, str]] = []  # streams Slack ended for inactivity
         self._redeliveries: set[asyncio.Task[None]] = set()
         self.http = SlackHttpDriver(signing_secret)
         self.calls: list[ApiCall] = []
@@ -401,6 +417,44 @@ class FakeSlack:
     ) -> JsonDict:
         """A ``message`` event in a DM (``channel_type: im``), as ``message.im`` delivers it."""
         return self._message_like("message", text, channel, user, team) | {"channel_type": "im"}
+
+    def assistant_message(
+        self, text: str, thread_ts: str, *, channel: str = "D0DM", user: str = "U0USER", team: str | None = None
+    ) -> JsonDict:
+        """A user's ``message.im`` event inside an assistant thread (the app's split view)."""
+        return self.im_message(text, channel=channel, user=user, team=team) | {"thread_ts": thread_ts}
+
+    def assistant_thread_started(
+        self, *, channel: str = "D0DM", user: str = "U0USER", context_channel: str = "C0CHANNEL",
+        team: str | None = None,
+    ) -> JsonDict:
+        """The ``assistant_thread_started`` event of a user opening the app's split view (a new thread)."""
+        ts = self.new_ts()
+        team_id = team or self.team_id
+        return {
+            "type": "assistant_thread_started", "event_ts": ts, "team": team_id,
+            "assistant_thread": {
+                "user_id": user, "channel_id": channel, "thread_ts": ts,
+                "context": {"channel_id": context_channel, "team_id": team_id, "enterprise_id": None},
+            },
+        }  # fmt: skip
+
+    def block_action(self, message: JsonDict, action_id: str, value: str, *, user: str = "U0USER",
+                     channel: str = "D0DM") -> JsonDict:
+        """The ``block_actions`` payload of a user clicking an element (``action_id``, ``value``) of ``message``."""
+        return {
+            "type": "block_actions", "team": {"id": self.team_id, "domain": "fake"},
+            "user": {"id": user, "team_id": self.team_id}, "api_app_id": self.app_id,
+            "token": "fake-verification-token", "trigger_id": f"{uuid.uuid4().int % 10**12}.trigger",
+            "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel},
+            "channel": {"id": channel}, "message": message,
+            "actions": [{"type": "feedback_buttons", "action_id": action_id, "block_id": "feedback",
+                         "value": value, "action_ts": self.new_ts()}],
+        }  # fmt: skip
+
+    async def push_block_action(self, payload: JsonDict) -> Envelope:
+        """Push an ``interactive`` envelope carrying a ``block_actions`` payload."""
+        return await self.send_envelope("interactive", payload)
 
     def _message_like(self, type_: str, text: str, channel: str, user: str, team: str | None = None) -> JsonDict:
         ts = self.new_ts()
@@ -550,9 +604,10 @@ class FakeSlack:
             "chat.postMessage": self._post_message, "chat.update": self._update,
             "chat.postEphemeral": lambda p: {"message_ts": self.new_ts()},
             "conversations.replies": self._replies, "users.info": self._users_info,
-            "assistant.threads.setStatus": lambda p: {},
-            "chat.startStream": self._start_stream, "chat.appendStream": self._stream_step,
-            "chat.stopStream": self._stream_step, "oauth.v2.access": self._oauth_access,
+            "assistant.threads.setStatus": self._set_status, "assistant.threads.setTitle": self._set_title,
+            "assistant.threads.setSuggestedPrompts": self._set_suggested_prompts,
+            "chat.startStream": self._start_stream, "chat.appendStream": self._append_stream,
+            "chat.stopStream": self._stop_stream, "oauth.v2.access": self._oauth_access,
         }  # fmt: skip
 
     def _check_token(self, method: str, token: str | None) -> None:
@@ -604,6 +659,8 @@ class FakeSlack:
         old = self._messages.get((channel, _require(params, "ts", "message_not_found")))
         if old is None:
             raise SlackApiError("message_not_found")
+        if self._streaming_now(channel, old["ts"]):  # a streaming message changes only through its stream
+            raise SlackApiError("cant_update_message")
         _check_content(params)
         message = old | self._bot_message(params, old["ts"]) | {"edited": {"user": self.bot_user_id}}
         self._messages[(channel, old["ts"])] = message
@@ -636,15 +693,107 @@ class FakeSlack:
             "real_name": profile["real_name"], "tz": "Asia/Shanghai", "is_bot": False, "profile": profile,
         }}  # fmt: skip
 
-    def _start_stream(self, params: JsonDict) -> JsonDict:
-        _require(params, "thread_ts", "invalid_arguments")
-        return self._post_message(params | {"text": params.get("markdown_text") or " "})
+    # -- AI apps: assistant threads and chat streaming ---------------------------------------------
 
-    def _stream_step(self, params: JsonDict) -> JsonDict:
+    def _assistant_thread(self, params: JsonDict) -> None:
+        _require(params, "channel_id", "channel_not_found")
+        _require(params, "thread_ts", "invalid_thread_ts")
+
+    def _set_status(self, params: JsonDict) -> JsonDict:
+        self._assistant_thread(params)
+        if "status" not in params:  # "" clears it; absent is an error
+            raise SlackApiError("invalid_arguments")
+        loading = params.get("loading_messages")
+        if loading is not None and (not isinstance(loading, list) or len(loading) > 10):
+            raise SlackApiError("invalid_arguments")
+        return {}
+
+    def _set_title(self, params: JsonDict) -> JsonDict:
+        self._assistant_thread(params)
+        _require(params, "title", "invalid_arguments")
+        return {}
+
+    def _set_suggested_prompts(self, params: JsonDict) -> JsonDict:
+        _require(params, "channel_id", "channel_not_found")
+        prompts = params.get("prompts")
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= MAX_SUGGESTED_PROMPTS or not all(
+                isinstance(p, dict) and p.get("title") and p.get("message") for p in prompts):
+            raise SlackApiError("invalid_arguments")
+        return {}
+
+    def _streaming_now(self, channel: str, ts: str) -> bool:
+        """Whether the message is still streaming; a stream idle too long leaves that state for good."""
+        last = self._streams.get((channel, ts))
+        if last is None:
+            return False
+        if time.monotonic() - last > self.stream_idle_timeout_s:
+            del self._streams[(channel, ts)]
+            self.expired_streams.append((channel, ts))
+            return False
+        return True
+
+    def expire_streams(self) -> None:
+        """End every open stream now, as Slack does after an inactivity gap."""
+        for key in list(self._streams):
+            del self._streams[key]
+            self.expired_streams.append(key)
+
+    def _check_streaming(self) -> None:
+        if self.streaming != "on":
+            raise SlackApiError(self.streaming)
+
+    def _start_stream(self, params: JsonDict) -> JsonDict:
+        self._check_streaming()
         channel = _require(params, "channel", "channel_not_found")
-        if (channel, params.get("ts", "")) not in self._messages:
+        _require(params, "thread_ts", "invalid_arguments")
+        if params.get("task_display_mode") not in (None, "timeline", "plan"):
+            raise SlackApiError("invalid_arguments")
+        text = (params.get("markdown_text") or "") + _chunk_text(params.get("chunks"))
+        message = self._post_message(params | {"text": text or " "})
+        self._streams[(channel, message["ts"])] = time.monotonic()
+        return {"channel": channel, "ts": message["ts"]}
+
+    def _open_stream(self, params: JsonDict) -> tuple[str, JsonDict]:
+        self._check_streaming()
+        channel = _require(params, "channel", "channel_not_found")
+        ts = _require(params, "ts", "invalid_arguments")
+        message = self._messages.get((channel, ts))
+        if message is None:
             raise SlackApiError("message_not_found")
-        return {"channel": channel, "ts": params["ts"]}
+        if not self._streaming_now(channel, ts):
+            raise SlackApiError("message_not_in_streaming_state")
+        return channel, message
+
+    def _append_stream(self, params: JsonDict) -> JsonDict:
+        channel, message = self._open_stream(params)
+        text = (params.get("markdown_text") or "") + _chunk_text(params.get("chunks"))
+        if not text:
+            raise SlackApiError("invalid_arguments")
+        message["text"] = (message["text"].strip() + text).strip() or " "
+        self._streams[(channel, message["ts"])] = time.monotonic()
+        return {"channel": channel, "ts": message["ts"]}
+
+    def _stop_stream(self, params: JsonDict) -> JsonDict:
+        channel, message = self._open_stream(params)
+        if params.get("blocks"):
+            _check_content(params | {"text": "-"})
+        text = (params.get("markdown_text") or "") + _chunk_text(params.get("chunks"))
+        final = message | {"text": (message["text"].strip() + text).strip() or " "}
+        for key in ("blocks", "metadata"):
+            if params.get(key):
+                final[key] = params[key]
+        self._messages[(channel, message["ts"])] = final
+        del self._streams[(channel, message["ts"])]
+        return {"channel": channel, "ts": message["ts"], "message": final}
+
+    def is_streaming(self, channel: str, ts: str) -> bool:
+        """Whether ``ts`` is a message in streaming state (started, not stopped nor expired)."""
+        return self._streaming_now(channel, ts)
+
+    @property
+    def messages(self) -> list[JsonDict]:
+        """Every message in the fake's history (posted, updated or streamed), oldest first."""
+        return sorted(self._messages.values(), key=lambda m: float(m["ts"]))
 
     # -- OAuth v2 ----------------------------------------------------------------------------------
 
@@ -753,6 +902,24 @@ def _check_content(params: JsonDict) -> None:
         raise SlackApiError("msg_too_long")
     if blocks and (len(blocks) > 50 or any(len(_section_text(b)) > 3000 for b in blocks)):
         raise SlackApiError("invalid_blocks")
+
+
+def _chunk_text(chunks: Any) -> str:
+    """What streamed chunks add to a message's text; refuses chunks Slack would refuse."""
+    if chunks is None:
+        return ""
+    if not isinstance(chunks, list):
+        raise SlackApiError("invalid_arguments")
+    out = []
+    for chunk in chunks:
+        kind = chunk.get("type") if isinstance(chunk, dict) else None
+        if kind not in CHUNK_TYPES:
+            raise SlackApiError("invalid_chunks")
+        if kind == "task_update" and (not chunk.get("id") or not chunk.get("title")
+                                      or chunk.get("status") not in TASK_STATUSES):
+            raise SlackApiError("invalid_chunks")
+        out.append(chunk.get("text") if kind == "markdown_text" else f"\n[{chunk.get('title', '')}]")
+    return "".join(str(t) for t in out)
 
 
 def _section_text(block: JsonDict) -> str:
