@@ -33,8 +33,9 @@ class GroupBacklog:
 
     @property
     def backlog(self) -> int:
-        """Messages the group has not acked (RocketMQ's consumer lag)."""
-        return self.waiting + self.in_flight + self.retrying
+        """Messages the group has not acked (RocketMQ's consumer lag); -1 when unknown."""
+        parts = (self.waiting, self.in_flight, self.retrying)
+        return -1 if min(parts) < 0 else sum(parts)
 
 
 @dataclass(frozen=True, slots=True)

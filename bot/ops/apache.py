@@ -4,7 +4,8 @@
 from the Maven cache (``tourguide rocketmq``) are used. Per group, ``consumerProgress`` gives the lag
 (``Consume Diff Total``) and the messages held by consumers (``Consume Inflight Total``); rows of the
 group's ``%RETRY%`` topic are the retrying part. ``topicStatus`` of ``%DLQ%<group>`` gives the dead-letter
-depth (max - min offset). The age of the oldest message is not offered there and shows as 0.
+depth (max - min offset). The age of the oldest message is not offered there. On 5.5.0 ``consumerProgress``
+has no figures for groups consumed through the gRPC proxy (pop): the backlog then shows as unknown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.broker.stats import GroupBacklog
 from bot.errors import BrokerError
 from bot.resources import DLQ_PREFIX, GROUPS
 
+UNKNOWN = -1
 _DIFF_TOTAL = re.compile(r"Consume Diff Total:\s*(-?\d+)")
 _INFLIGHT_TOTAL = re.compile(r"Consume Inflight Total:\s*(-?\d+)")
 
@@ -42,9 +44,16 @@ def _mqadmin(namesrv: str, args: list[str], timeout_s: float = 60.0) -> str:
 
 
 def parse_progress(topic: str, group: str, output: str) -> GroupBacklog:
-    """One group's backlog from ``consumerProgress -g <group>`` output."""
-    diff = int(m.group(1)) if (m := _DIFF_TOTAL.search(output)) else 0
-    in_flight = int(m.group(1)) if (m := _INFLIGHT_TOTAL.search(output)) else 0
+    """One group's backlog from ``consumerProgress -g <group>`` output; unknown (-1) without its totals.
+
+    Measured on 5.5.0: for a group consumed through the gRPC proxy (pop), ``consumerProgress`` fails with
+    "Not found the consumer group consume stats", so the backlog there shows as unknown.
+    """
+    diff_match, inflight_match = _DIFF_TOTAL.search(output), _INFLIGHT_TOTAL.search(output)
+    if diff_match is None:
+        return GroupBacklog(topic, group, UNKNOWN, UNKNOWN, UNKNOWN, None)
+    diff = int(diff_match.group(1))
+    in_flight = int(inflight_match.group(1)) if inflight_match else 0
     retrying = 0
     for line in output.splitlines():
         cells = line.split()

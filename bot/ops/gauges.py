@@ -31,7 +31,8 @@ async def refresh(settings: Settings) -> None:
     finally:
         groups, dead = await broker_status(settings)
         for g in groups:
-            metrics.BACKLOG.labels(g.topic, g.group).set(g.backlog)
+            if g.backlog >= 0:  # unknown on Apache RocketMQ for proxy (pop) consumers
+                metrics.BACKLOG.labels(g.topic, g.group).set(g.backlog)
         for group, depth in dead.items():
             metrics.DEAD_LETTERS.labels(group).set(depth)
 

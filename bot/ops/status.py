@@ -63,9 +63,14 @@ def render(status: Status) -> str:
              f"{'DLQ':>4} {'oldest':>8}"]
     for g in status.groups:
         oldest = f"{g.oldest_age_s:.1f} s" if g.oldest_age_s is not None else "-"
-        lines.append(f"{g.topic:<20} {g.group:<32} {g.backlog:>7} {g.waiting:>7} {g.in_flight:>9} {g.retrying:>8} "
+        backlog, waiting, in_flight, retrying = (_n(x) for x in (g.backlog, g.waiting, g.in_flight, g.retrying))
+        lines.append(f"{g.topic:<20} {g.group:<32} {backlog:>7} {waiting:>7} {in_flight:>9} {retrying:>8} "
                      f"{status.dead_letters.get(g.group, 0):>4} {oldest:>8}")
     lines.append(f"sessions running: {status.app.sessions_running}")
     lines.append(f"outbox unsent: {status.app.outbox_unsent}")
     lines.append(f"broker: {status.broker}")
     return "\n".join(lines)
+
+
+def _n(value: int) -> str:
+    return "n/a" if value < 0 else str(value)
