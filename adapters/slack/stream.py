@@ -71,6 +71,8 @@ def step_chunks(steps: Sequence[StepState], language: Language, slow: frozenset[
 async def start(client: AsyncWebClient, *, channel: str, thread_ts: str, team: str, user: str,
                 language: Language) -> tuple[str, str]:
     """Open the answer stream in the thread: (its ts, "") or ("", Slack's error) when it cannot stream."""
+    if not hasattr(client, "chat_startStream"):  # slack-sdk older than 3.37: as if Slack had no such method
+        return "", "unknown_method"
     try:
         started = await client.chat_startStream(
             channel=channel, thread_ts=thread_ts, recipient_team_id=team or None, recipient_user_id=user or None,

@@ -7,11 +7,20 @@ carried it, Slack ended the stream, or the workspace cannot stream at all.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.test_slack import slack_bot
+from adapters.slack import SlackSettings
+from agents.worker import StepHandler
+from bot.settings import load_settings
+from bot.wire import TaskMessage, TravelInput
+from bot.wiring import chat_services, pipeline
+from tests.e2e.test_slack import NOW, slack_bot
 from tests.standins.fake_slack import ApiCall, FakeSlack
 from tests.waiting import settled, until
 
@@ -138,3 +147,46 @@ async def test_feedback_buttons_are_recorded_in_the_trace(tmp_path: Path) -> Non
         await until(lambda: bool(recorded()))
 
     assert recorded() == ["not helpful by U7 (slack)"]
+
+
+@asynccontextmanager
+async def gated_bot(tmp_path: Path, slack: FakeSlack, gate: asyncio.Event, waiting: asyncio.Event, *,
+                    keepalive_s: float) -> AsyncIterator[None]:
+    """The bot whose Travel agent waits for ``gate`` (setting ``waiting`` when it starts to)."""
+
+    def gated(handler: StepHandler) -> StepHandler:
+        async def handle(task: TaskMessage) -> Any:
+            if isinstance(task.input, TravelInput):
+                waiting.set()
+                await gate.wait()
+            return await handler(task)
+        return handle
+
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+    platform = SlackSettings(bot_token=slack.bot_token, app_token=slack.app_token, api_url=slack.api_url,
+                             stream_keepalive_s=keepalive_s)
+    async with (
+        pipeline(settings, agents="inline", clock=lambda: NOW, wrap=gated) as p,
+        chat_services(settings, p, {"slack": platform}),
+    ):
+        await slack.wait_connected()
+        yield
+
+
+async def test_a_long_silent_step_keeps_the_stream_alive(tmp_path: Path) -> None:
+    """The planner works for more than twice Slack's inactivity window: keep-alive appends hold the stream."""
+    gate, waiting = asyncio.Event(), asyncio.Event()
+    async with FakeSlack(stream_idle_timeout_s=1.0) as slack, \
+            gated_bot(tmp_path, slack, gate, waiting, keepalive_s=0.3):
+        thread = await open_thread(slack)
+        await slack.push_event(slack.assistant_message(KYOTO, thread))
+        await asyncio.wait_for(waiting.wait(), 15)
+        silent_from = time.monotonic()
+        await slack.wait_for(lambda: any(c.at - silent_from > 2.5 for c in ok(slack.calls_to("chat.appendStream"))),
+                             timeout=10)
+        gate.set()
+        await slack.wait_for(lambda: len(answer_messages(slack)) == 1, timeout=15)
+
+    assert slack.expired_streams == []
+    assert len(ok(slack.calls_to("chat.stopStream"))) == 1
+    assert not [m for m in slack.posted_messages if m.params.get("metadata")]
