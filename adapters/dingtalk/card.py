@@ -17,7 +17,7 @@ and never reach the session; a card that cannot be created falls back to the pla
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.errors import ExternalServiceError
 from bot.models import ConversationRef, SessionStatus, StepState, StepStatus
 from bot.schemas import Language
 from bot.wording import wording
+from bot.wording.queue import queued_line
 
 CONTENT_KEY = "msgContent"  # the markdown variable of DingTalk's AI card templates (and the SDK's)
 PROCESSING, INPUTING, FINISHED, FAILED = "1", "2", "3", "5"  # AICardStatus; card params are strings
@@ -43,7 +44,7 @@ class CardView:
 
 
 def render(status: SessionStatus, language: Language, steps: Sequence[StepState],
-           slow: frozenset[str] = frozenset()) -> CardView:
+           slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None) -> CardView:
     """The step list with ✓ / → / ✗ under a heading that tells where the session stands; a step whose
     kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so."""
     words = wording(language)
@@ -52,6 +53,9 @@ def render(status: SessionStatus, language: Language, steps: Sequence[StepState]
     for step in steps:
         name = words.step_names.get(step.kind, step.kind.value)
         note = words.slow_note if step.status == StepStatus.SENT and step.kind.value in slow else ""
+        waiting = queued_line(language, (queued or {}).get(step.kind.value, ""))
+        if step.status == StepStatus.SENT and waiting:
+            note = f" ({waiting.removeprefix('… ')})"  # waiting behind others: where it stands
         lines.append(f"- {_MARKS[step.status]} {name}{note}")
     done = status != SessionStatus.RUNNING
     return CardView("\n".join(lines), done, shown == SessionStatus.FAILED)

@@ -43,6 +43,7 @@ class _Card:
     status: SessionStatus = SessionStatus.RUNNING
     steps: tuple[StepState, ...] = ()
     slow: set[str] = field(default_factory=set)  # step kinds the Supervisor reported slow
+    queued: dict[str, str] = field(default_factory=dict)  # step kind -> "position:seconds" while it waits
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     finished_at: float | None = None
 
@@ -56,12 +57,14 @@ class _Card:
                                for old, new in zip(self.steps, event.steps, strict=True))
         if event.phase == Phase.SLOW and event.kind is not None:
             self.slow.add(event.kind.value)
+        if event.phase == Phase.QUEUED and event.kind is not None:
+            self.queued[event.kind.value] = event.detail
         if event.phase == Phase.FINISHED:
             self.status = _ended(event.detail)
             self.finished_at = now
 
     def view(self) -> CardView:
-        return render(self.status, self.language, self.steps, frozenset(self.slow))
+        return render(self.status, self.language, self.steps, frozenset(self.slow), self.queued)
 
 
 class ProgressCards:

@@ -78,6 +78,7 @@ class _Status:
     request_text: str = ""
     steps: list[StepState] = field(default_factory=list)
     slow: set[str] = field(default_factory=set)  # step kinds the Supervisor reported slow
+    queued: dict[str, str] = field(default_factory=dict)  # step kind -> "position:seconds" while it waits
 
 
 _RANK = {StepStatus.PENDING: 0, StepStatus.SENT: 1, StepStatus.OK: 2, StepStatus.FAILED: 2}
@@ -348,6 +349,8 @@ class SlackAdapter:
         status.steps = _newest(status.steps, event.steps)
         if event.phase == Phase.SLOW and event.kind is not None:
             status.slow.add(event.kind.value)
+        if event.phase == Phase.QUEUED and event.kind is not None:
+            status.queued[event.kind.value] = event.detail
         if event.phase != Phase.FINISHED:
             self._spawn(self._refresh_status(event.task_id))
 
@@ -361,7 +364,8 @@ class SlackAdapter:
                 return
             ref = status.ref
             text = slack_status.progress(status.steps, status.language, ref.user, status.request_text,
-                                         show_request=_is_parent(ref), slow=frozenset(status.slow))
+                                         show_request=_is_parent(ref), slow=frozenset(status.slow),
+                                         queued=status.queued)
             with log_context(task_id=task_id, platform=PLATFORM), \
                     contextlib.suppress(SlackApiError, ExternalServiceError):
                 client = await self._workspace().for_team(ref.workspace)

@@ -5,12 +5,13 @@ Wording comes from :mod:`bot.wording`; this module only lays it out as mrkdwn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from adapters.slack.blocks import escape
 from bot.models import Reply, SessionStatus, StepState, StepStatus
 from bot.schemas import Language
 from bot.wording import reply_language, wording
+from bot.wording.queue import queued_line
 
 
 def planning(user: str, request_text: str, language: Language, *, show_request: bool) -> str:
@@ -22,14 +23,17 @@ def planning(user: str, request_text: str, language: Language, *, show_request: 
 
 
 def progress(steps: Sequence[StepState], language: Language, user: str, request_text: str, *, show_request: bool,
-             slow: frozenset[str] = frozenset()) -> str:
-    """The status text while steps go out and come back; ``slow``: step kinds out for unusually long."""
+             slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None) -> str:
+    """The status text while steps go out and come back; ``slow``: step kinds out for unusually long;
+    ``queued``: step kinds waiting behind others, with their ``Phase.QUEUED`` detail."""
     words = wording(language)
     lines = [planning(user, request_text, language, show_request=show_request)]
     for step in steps:
         name = words.step_names.get(step.kind, step.kind.value)
         slowed = step.status == StepStatus.SENT and step.kind.value in slow
-        lines.append(f"• {name}: {words.slow_state if slowed else words.step_states[step.status]}")
+        waiting = queued_line(language, (queued or {}).get(step.kind.value, "")).removeprefix("… ") \
+            if step.status == StepStatus.SENT else ""
+        lines.append(f"• {name}: {waiting or (words.slow_state if slowed else words.step_states[step.status])}")
     return "\n".join(lines)
 
 

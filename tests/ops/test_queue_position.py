@@ -99,3 +99,17 @@ async def test_a_burst_tells_the_requests_at_the_back_where_they_stand(tmp_path:
         assert queued_line(event.language, event.detail).startswith("… 排队中，前面还有")
     per_task = [e.task_id for e in queued]
     assert len(per_task) == len(set(per_task))  # the burst lasts under 15 s: one notice per request
+
+
+def test_every_chat_surface_shows_where_a_waiting_step_stands() -> None:
+    from adapters.dingtalk.card import render
+    from adapters.slack.status import progress
+    from bot.models import SessionStatus, StepState, StepStatus
+
+    steps = [StepState(StepKind.WEATHER, StepStatus.SENT), StepState(StepKind.TRAVEL, StepStatus.PENDING)]
+    slack = progress(steps, Language.EN, "U1", "3 days in Kyoto", show_request=False, queued={"weather": "12:40"})
+    assert "• Weather: You're 13th in line, about 40 s" in slack
+    card = render(SessionStatus.RUNNING, Language.ZH, steps, queued={"weather": "12:40"})
+    assert "排队中，前面还有 12 个请求，预计 40 秒" in card.text
+    done = [StepState(StepKind.WEATHER, StepStatus.OK)]  # once the step is out of the queue the note goes
+    assert "line" not in progress(done, Language.EN, "U1", "x", show_request=False, queued={"weather": "12:40"})
