@@ -1,1 +1,2 @@
-"""Chat front ends: translate platform events to and from tourguide's schemas, nothing else."""
+"""Chat platforms, one folder each (adapter, rendering, settings), behind the port in :mod:`bot.ports`;
+shared helpers for platforms that serve HTTP (:mod:`adapters.http_guard`)."""

@@ -166,7 +166,7 @@ def _rows(tmp_path: Path) -> list[tuple[str, str | None, str]]:
 
 def _answered(tmp_path: Path, task_id: str) -> bool:
     with sqlite3.connect(tmp_path / "tourguide.sqlite3") as db:
-        return db.execute("SELECT COUNT(*) FROM outbox WHERE task_id = ?", (task_id,)).fetchone()[0] > 0
+        return bool(db.execute("SELECT COUNT(*) FROM outbox WHERE task_id = ?", (task_id,)).fetchone()[0] > 0)
 
 
 def test_ask_with_an_argument_that_is_not_utf8_answers_without_a_traceback(tmp_path: Path) -> None:
