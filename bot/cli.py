@@ -17,7 +17,7 @@ import click
 from bot.broker.errors import BrokerError as EmbeddedBrokerError
 from bot.errors import TourGuideError
 from bot.logs import configure
-from bot.ops.cli import dlq, status_cmd
+from bot.ops.cli import METRICS_PORT_HELP, dlq, status_cmd, with_metrics_port
 from bot.realbroker.cli import rocketmq
 from bot.settings import Settings, load_settings
 
@@ -174,20 +174,22 @@ _AGENTS_HELP = ("Where the Weather and Travel agents run: as child processes (pr
 
 @main.command("agent")
 @click.argument("kind", type=click.Choice(["weather", "travel"]))
-def agent_cmd(kind: str) -> None:
+@click.option("--metrics-port", type=int, default=None, help=METRICS_PORT_HELP)
+def agent_cmd(kind: str, metrics_port: int | None) -> None:
     """Run one worker agent (scale out by starting more: they share a consumer group)."""
     from bot.wiring import run_agent
 
-    _with_settings(lambda settings: run_agent(settings, cast("AgentKind", kind)))
+    _with_settings(lambda settings: run_agent(with_metrics_port(settings, metrics_port), cast("AgentKind", kind)))
 
 
 @main.command("supervisor")
 @click.option("--with-agents", is_flag=True, help="Also run both agents in this process.")
-def supervisor_cmd(with_agents: bool) -> None:
+@click.option("--metrics-port", type=int, default=None, help=METRICS_PORT_HELP)
+def supervisor_cmd(with_agents: bool, metrics_port: int | None) -> None:
     """Run the Supervisor: resumes unfinished sessions and runs new ones from the database."""
     from bot.wiring import run_supervisor
 
-    _with_settings(lambda settings: run_supervisor(settings, with_agents))
+    _with_settings(lambda settings: run_supervisor(with_metrics_port(settings, metrics_port), with_agents))
 
 
 @main.command("ask")
@@ -239,7 +241,8 @@ def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int, 
 
 @main.command("bot")
 @click.option("--with-agents", is_flag=True, help="Also run the Weather and Travel agents in this process.")
-def bot_cmd(with_agents: bool) -> None:
+@click.option("--metrics-port", type=int, default=None, help=METRICS_PORT_HELP)
+def bot_cmd(with_agents: bool, metrics_port: int | None) -> None:
     """Run the chat bot: the Supervisor plus every adapter whose credentials are set.
 
     Slack: SLACK_BOT_TOKEN with SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode,
@@ -248,7 +251,7 @@ def bot_cmd(with_agents: bool) -> None:
     """
     from bot.wiring import run_bot
 
-    _with_settings(lambda settings: run_bot(settings, with_agents))
+    _with_settings(lambda settings: run_bot(with_metrics_port(settings, metrics_port), with_agents))
 
 
 @main.command("trace")

@@ -106,3 +106,11 @@ def dlq_replay(task_id: str | None, everything: bool) -> None:
     if (task_id is None) == (not everything):
         raise click.UsageError("give --task ID or --all")
     _with_settings(lambda settings: run_dlq_replay(settings, task_id))
+
+
+METRICS_PORT_HELP = "Serve Prometheus metrics on this port [default: $TOURGUIDE_METRICS_PORT, 0 = off]."
+
+
+def with_metrics_port(settings: Settings, port: int | None) -> Settings:
+    """``settings`` with ``--metrics-port`` applied, when it was given."""
+    return settings if port is None else settings.model_copy(update={"metrics_port": port})
