@@ -8,8 +8,8 @@ process that idles leaves its share unused; start them with the same settings).
 The window is a sliding one (the last ``window_s`` seconds, 60 by default): no window ever holds more calls
 than the limit. A 429 halves the limit (multiplicative decrease, never below one call per window); every full
 window without a 429 gives back a tenth of the budget (additive increase) until the configured budget is
-reached again. Steps that must wait for the budget hold their broker message; the worker receives no more
-than its concurrency cap, so the rest of a burst waits in the broker, not in memory.
+reached again. Steps that must wait for the budget hold their broker message; a worker holds at most twice
+its concurrency cap (the client's cache), so the rest of a burst waits in the broker, not in memory.
 
 Tokens are known only after a call (the provider's ``usage``); a call starts while the window's tokens are
 under the limit, so one call may overshoot it by its own size.

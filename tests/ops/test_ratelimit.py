@@ -60,3 +60,14 @@ def test_a_budget_is_split_between_the_processes_of_an_agent_type() -> None:
     assert share(120, 4) == 30
     assert share(3, 4) == 1  # never below one call per window
     assert share(0, 4) == 0  # no budget
+
+
+async def test_a_token_budget_holds_calls_back_once_the_window_has_spent_it() -> None:
+    """The stand-in reports 17 tokens a call: on 30 tokens per second, two calls start, the third waits."""
+    async with FakeOpenAI() as fake, OpenAICompatChat(fake.base_url, fake.api_key, "qwen-plus",
+                                                      retry=NO_429_RETRY) as chat:
+        model = BudgetedChat(chat, ModelBudget(0, tokens=30, window_s=1.0), agent="travel")
+        for i in range(6):  # one at a time: usage is known only after a call
+            await _ask(model, i)
+    assert _most_in_any_window(fake.arrival_times, 1.0) <= 2
+    assert fake.arrival_times[-1] - fake.arrival_times[0] >= 2.0
