@@ -26,7 +26,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -49,9 +48,9 @@ from adapters.slack.settings import SlackSettings
 from adapters.slack.workspaces import InstalledWorkspaces, SingleWorkspace, WorkspaceClients, oauth_settings, web_client
 from bot.errors import ExternalServiceError, RateLimited
 from bot.logs import log_context
-from bot.models import ConversationRef, InboundMessage, Phase, Progress, Reply, StepState, StepStatus
+from bot.models import ConversationRef, InboundMessage, Phase, Progress, Reply, StepStatus
 from bot.ports import AcceptedParts, Feedback, Requests, Submitted
-from bot.schemas import Language
+from bot.progress import ProgressView
 from bot.wording import language_of, reply_language, wording
 
 log = logging.getLogger("tourguide.slack")
@@ -69,19 +68,6 @@ FeedbackStore = Callable[[Path], AbstractAsyncContextManager[Feedback]]  # opene
 __all__ = ["SlackAdapter", "bolt_app", "http_mode", "socket_mode", "web_client"]
 
 
-@dataclass
-class _Status:
-    """What the status message of one request shows, as far as progress events told."""
-
-    ref: ConversationRef | None = None
-    language: Language = Language.EN
-    request_text: str = ""
-    steps: list[StepState] = field(default_factory=list)
-    slow: set[str] = field(default_factory=set)  # step kinds the Supervisor reported slow
-    queued: dict[str, str] = field(default_factory=dict)  # step kind -> "position:seconds" while it waits
-
-
-_RANK = {StepStatus.PENDING: 0, StepStatus.SENT: 1, StepStatus.OK: 2, StepStatus.FAILED: 2}
 
 
 class SlackAdapter:
@@ -106,7 +92,7 @@ class SlackAdapter:
         self._clients: WorkspaceClients | None = None
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
-        self._status: dict[str, _Status] = {}  # task -> what its status message shows
+        self._status: dict[str, ProgressView] = {}  # task -> what its status message shows
         self._finalized: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -307,7 +293,7 @@ class SlackAdapter:
     def _remember(self, task_id: str, request_text: str) -> None:
         """The request's text for its status message (progress events bring it too, but not to a direct
         answer, whose status is finalized without any)."""
-        self._status.setdefault(task_id, _Status()).request_text = request_text
+        self._status.setdefault(task_id, ProgressView()).request_text = request_text
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -343,14 +329,7 @@ class SlackAdapter:
         """Refresh the status message of a Slack request off the Supervisor's path."""
         if event.ref is None or event.ref.platform != PLATFORM or self._closed or event.task_id in self._finalized:
             return
-        status = self._status.setdefault(event.task_id, _Status())
-        status.ref, status.language = event.ref, event.language
-        status.request_text = event.request_text or status.request_text
-        status.steps = _newest(status.steps, event.steps)
-        if event.phase == Phase.SLOW and event.kind is not None:
-            status.slow.add(event.kind.value)
-        if event.phase == Phase.QUEUED and event.kind is not None:
-            status.queued[event.kind.value] = event.detail
+        self._status.setdefault(event.task_id, ProgressView()).apply(event)
         if event.phase != Phase.FINISHED:
             self._spawn(self._refresh_status(event.task_id))
 
@@ -373,7 +352,7 @@ class SlackAdapter:
                     return
                 await client.chat_update(channel=ref.channel, ts=ref.status_message, text=text)
 
-    async def _refresh_stream(self, client: AsyncWebClient, task_id: str, status: _Status, *,
+    async def _refresh_stream(self, client: AsyncWebClient, task_id: str, status: ProgressView, *,
                               keepalive: bool) -> bool:
         """Append the steps that changed (all of them for a keep-alive); False once the stream is gone.
 
@@ -562,13 +541,6 @@ def _hidden_env(*names: str) -> Iterator[None]:
         yield
     finally:
         os.environ.update(saved)
-
-
-def _newest(known: list[StepState], told: tuple[StepState, ...]) -> list[StepState]:
-    """Step states as far as any event told: events may arrive out of order, a state never goes back."""
-    if len(told) != len(known):
-        return list(told) if told else known
-    return [new if _RANK[new.status] >= _RANK[old.status] else old for old, new in zip(known, told, strict=True)]
 
 
 def _metadata(task_id: str, part: int, parts: int) -> dict[str, Any]:
