@@ -8,9 +8,11 @@ by a crash) adds nothing while this process remembers the first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -22,13 +24,18 @@ from aiohttp import web
 from adapters.web import agui
 from adapters.web.sessions import BrowserSession, SessionRegistry
 from adapters.web.settings import WebSettings
+from bot.bus import hops
 from bot.logs import log_context
 from bot.models import ConversationRef, InboundMessage, Progress, Reply
 from bot.ports import AcceptedParts, Requests, Submitted
+from bot.schemas import Language
+from bot.wire import StepKind
 
 log = logging.getLogger("tourguide.web")
 
 PLATFORM = "web"
+STEP_KINDS = frozenset(kind.value for kind in StepKind)  # task messages are tagged with their step's kind
+EARLY_HOPS = 1000  # tasks whose deliveries are kept until their browser is known (other platforms' never are)
 
 
 class TraceRows(Protocol):
@@ -55,6 +62,7 @@ class WebAdapter:
         self.traces: TraceRows | None = None  # while served, when a trace store was given
         self.sessions = SessionRegistry(per_minute=settings.rate_per_minute)
         self._open_traces = open_traces
+        self._early: OrderedDict[str, list[hops.Hop]] = OrderedDict()  # hops of tasks no browser claimed yet
         self._stack = contextlib.AsyncExitStack()
         self._url = ""
 
@@ -66,7 +74,13 @@ class WebAdapter:
     async def __aenter__(self) -> Self:
         from adapters.web.server import build_app
 
+        loop = asyncio.get_running_loop()
+
+        def from_client_thread(hop: hops.Hop) -> None:  # the bus client reports deliveries from its threads
+            loop.call_soon_threadsafe(self._on_hop, hop)
+
         async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(hops.observing(from_client_thread))
             if self._open_traces is not None:
                 self.traces = await stack.enter_async_context(self._open_traces())
             runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
@@ -93,8 +107,8 @@ class WebAdapter:
         message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC))
         submitted = await self.requests.submit(message)
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            session.tasks[submitted.task_id] = None
             self._start_run(session, submitted.task_id)
+            self._claim(session, submitted.task_id)
             log.info("request from the web page (%s)", "started" if submitted.started else "answered directly")
         return submitted
 
@@ -103,8 +117,8 @@ class WebAdapter:
         session = self.sessions.get(reply.ref.channel)
         with log_context(task_id=reply.task_id, platform=PLATFORM):
             if reply.task_id not in session.answered:
-                session.tasks[reply.task_id] = None
                 self._start_run(session, reply.task_id)
+                self._claim(session, reply.task_id)
                 for event in agui.answer(reply):
                     session.log.append(event)
                 session.answered.add(reply.task_id)
@@ -117,10 +131,34 @@ class WebAdapter:
         session = self.sessions.find(event.ref.channel)
         if session is None:  # nobody is looking (the page of a previous process): the answer will do
             return
-        session.tasks[event.task_id] = None
+        session.languages[event.task_id] = event.language
         self._start_run(session, event.task_id)
+        self._claim(session, event.task_id)
         for agui_event in agui.progress(event):
             session.log.append(agui_event)
+
+    def _on_hop(self, hop: hops.Hop) -> None:
+        """A task message delivered to an agent (picked up) or nacked by it (to be retried): shown on its step.
+
+        Seen only where the agents run in this process (``--with-agents``); elsewhere the page shows
+        sent / slow / done from the Supervisor's progress alone.
+        """
+        if hop.event not in ("delivered", "nacked") or hop.tag not in STEP_KINDS:
+            return
+        for task_id in hop.task_ids:
+            session = self.sessions.owner(task_id)
+            if session is None:  # the agent was quicker than the Supervisor's "sent": kept for the claim
+                self._early.setdefault(task_id, []).append(hop)
+                while len(self._early) > EARLY_HOPS:
+                    self._early.popitem(last=False)
+                continue
+            language = session.languages.get(task_id, Language.EN)
+            session.log.append(agui.delivery(task_id, hop.tag, hop.attempt, hop.event == "nacked", language))
+
+    def _claim(self, session: BrowserSession, task_id: str) -> None:
+        self.sessions.claim(session, task_id)
+        for hop in self._early.pop(task_id, []):
+            self._on_hop(hop)
 
     @staticmethod
     def _start_run(session: BrowserSession, task_id: str) -> None:

@@ -25,7 +25,9 @@ from ag_ui.core import (
 )
 
 from bot.models import Phase, Progress, Reply, StepStatus
+from bot.schemas import Language
 from bot.wording import reply_language, wording
+from bot.wording.delivery import delivery_state
 from bot.wording.queue import queued_line
 
 CHUNK = 400  # characters per TEXT_MESSAGE_CONTENT: the answer streams in a few deltas, as a model's would
@@ -68,6 +70,13 @@ def progress(event: Progress) -> list[BaseEvent]:
                                                         "detail": event.detail[:200]}),
                 StepFinishedEvent(step_name=name, raw_event={**shown, "status": "failed", "state": failed})]
     return []
+
+
+def delivery(task_id: str, step: str, attempt: int, failed: bool, language: Language) -> BaseEvent:
+    """An agent picked a step up (attempt N), or its attempt failed and the broker will deliver it again."""
+    return CustomEvent(name="step_delivery", value={"task_id": task_id, "step": step, "attempt": attempt,
+                                                    "failed": failed,
+                                                    "state": delivery_state(language, attempt, failed)})
 
 
 def answer(reply: Reply) -> list[BaseEvent]:

@@ -15,6 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from adapters.web.events import EventLog, new_boot
+from bot.schemas import Language
 
 
 def conversation_of(cookie: str) -> str:
@@ -50,6 +51,7 @@ class BrowserSession:
         self.log = EventLog(boot)
         self.tasks: dict[str, None] = {}  # tasks of this browser in order (their traces are visible to it)
         self.started: set[str] = set()  # tasks whose RUN_STARTED is in the log
+        self.languages: dict[str, Language] = {}  # of the tasks whose progress came in (a request's language)
         self.answered: set[str] = set()  # tasks whose answer is in the log: a second delivery adds nothing
         self.limit = RateLimit(per_minute)
         self.streams = 0
@@ -74,6 +76,7 @@ class SessionRegistry:
         self._limit = limit
         self._secret = secrets.token_bytes(32)  # CSRF tokens; a restart asks the page for a new one
         self.boot = new_boot()  # event IDs of this run
+        self._owners: OrderedDict[str, str] = OrderedDict()  # task -> conversation, newest last
 
     def get(self, conversation: str) -> BrowserSession:
         """The session of a conversation, created when first seen (also by an answer after a restart)."""
@@ -87,6 +90,19 @@ class SessionRegistry:
     def find(self, conversation: str) -> BrowserSession | None:
         """The session of a conversation if this process knows it."""
         return self._sessions.get(conversation)
+
+    def claim(self, session: BrowserSession, task_id: str) -> None:
+        """``task_id`` is this browser's: its trace is visible to it and its deliveries are shown on its page."""
+        session.tasks[task_id] = None
+        self._owners[task_id] = session.conversation
+        self._owners.move_to_end(task_id)
+        while len(self._owners) > self._limit * 20:
+            self._owners.popitem(last=False)
+
+    def owner(self, task_id: str) -> BrowserSession | None:
+        """The browser a task belongs to, if this process knows it."""
+        conversation = self._owners.get(task_id)
+        return self._sessions.get(conversation) if conversation is not None else None
 
     def csrf_token(self, conversation: str) -> str:
         """The token a POST of this browser must carry (only same-origin script can read it)."""

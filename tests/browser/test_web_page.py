@@ -59,6 +59,7 @@ async def test_reference_request_shows_steps_in_order_then_five_day_cards_and_ev
         cards = run.locator(".day-card")
         await expect(cards).to_have_count(5, timeout=20_000)
         await expect(run.locator(".step[data-status='ok']")).to_have_count(2)
+        await expect(run.locator(".step[data-attempt='1']")).to_have_count(2)  # each picked up on the first try
         await expect(run).to_have_attribute("data-outcome", "completed")
         await expect(run.locator(".run-status")).to_contain_text("行程已发在下方")  # the request's language
         await expect(run.locator('.step[data-step="weather"] .name')).to_have_text("天气")

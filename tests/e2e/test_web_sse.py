@@ -27,9 +27,12 @@ async def test_reference_request_streams_steps_in_order_then_five_days_with_weat
             assert accepted.status == 202
             seen = await read_until(stream, "RUN_FINISHED", [])
 
-    labels = [e.label for e in seen]
+    labels = [e.label for e in seen if e.label != "CUSTOM:step_delivery"]
     assert labels[:7] == ["CUSTOM:user_message", "RUN_STARTED", "STEP_STARTED:weather", "STEP_FINISHED:weather",
                           "STEP_STARTED:travel", "STEP_FINISHED:travel", "TEXT_MESSAGE_START"]
+    picked_up = [e.data["value"] for e in seen if e.label == "CUSTOM:step_delivery"]  # the agents run inline
+    assert [(v["step"], v["attempt"], v["failed"]) for v in picked_up] == [("weather", 1, False), ("travel", 1, False)]
+    assert picked_up[0]["state"] == "✋ 助手已接手"
     assert labels[-3:] == ["TEXT_MESSAGE_END", "CUSTOM:answer", "RUN_FINISHED"]
     assert all(e.id for e in seen) and len({e.id for e in seen}) == len(seen)
     answer = next(e.data["value"] for e in seen if e.label == "CUSTOM:answer")

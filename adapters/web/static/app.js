@@ -65,12 +65,25 @@ function stepStarted(run, name, raw, at) {
     el("span", { class: "elapsed", text: "+" + seconds(at - run.started) }));
   item.dataset.at = String(at);
   run.steps.append(item);
+  const early = (run.deliveries || {})[name]; // the agent picked it up before the page heard it was sent
+  if (early) stepDelivery(run, early);
+}
+
+function stepDelivery(run, value) {
+  // Picked up by an agent (attempt N), or an attempt failed and the broker will deliver it again.
+  const item = openStep(run, value.step);
+  if (!item) { run.deliveries = { ...(run.deliveries || {}), [value.step]: value }; return; }
+  item.dataset.attempt = String(value.attempt);
+  if (item.dataset.status === "sent" || item.dataset.status === "retrying") {
+    item.dataset.status = value.failed || value.attempt > 1 ? "retrying" : "sent";
+    item.querySelector(".state").textContent = value.state;
+  }
 }
 
 function openStep(run, name) {
   const items = run.steps.querySelectorAll(".step");
   for (const item of items) if (item.dataset.step === name && item.dataset.status === "sent") return item;
-  for (const item of items) if (item.dataset.step === name && ["slow", "queued"].includes(item.dataset.status)) return item;
+  for (const item of items) if (item.dataset.step === name && ["slow", "queued", "retrying"].includes(item.dataset.status)) return item;
   return null;
 }
 
@@ -79,7 +92,7 @@ function stepState(run, name, status, label, at) {
   if (!item) return;
   item.dataset.status = status;
   item.querySelector(".state").textContent = label;
-  if (status !== "slow" && status !== "queued") {
+  if (!["slow", "queued", "retrying"].includes(status)) {
     item.querySelector(".elapsed").textContent = "took " + seconds(at - Number(item.dataset.at));
   }
 }
@@ -261,6 +274,7 @@ function handle(event) {
 function custom(name, value, at) {
   if (name === "user_message") userMessage(value);
   else if (name === "step_slow") stepState(runFor(value.task_id, at), value.step, "slow", value.state || "slow", at);
+  else if (name === "step_delivery") stepDelivery(runFor(value.task_id, at), value);
   else if (name === "step_queued" && value.text) stepState(runFor(value.task_id, at), value.step, "queued", value.text, at);
   else if (name === "step_failed") stepState(runFor(value.task_id, at), value.step, "failed", value.state || "failed", at);
   else if (name === "answer" && value.task_id) {
