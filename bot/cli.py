@@ -119,7 +119,7 @@ def topics_list() -> None:
 
     for t in TOPICS:
         ttl = f" lite TTL {t.lite_ttl_minutes} min" if t.kind == "LITE" else ""
-        click.echo(f"topic  {t.name:<34} {t.kind:<6} queues={t.queues}{ttl}")
+        click.echo(f"topic  {t.name:<34} {t.kind:<8} queues={t.queues}{ttl}")
     for g in GROUPS:
         mode = "LITE_SELECTIVE" if g.lite else ("FIFO" if g.fifo else "concurrent")
         click.echo(f"group  {g.name:<34} reads {g.reads} ({mode}, max attempts {g.max_attempts})")
