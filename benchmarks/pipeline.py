@@ -135,6 +135,11 @@ class Figures:
     abandoned: int = 0  # sync design: calls finished for a caller that had timed out
 
 
+def _of_ideal(figures: Figures, ideal: float) -> str:
+    """Makespan against the ideal; meaningless when sessions were lost (they end the run early)."""
+    return f"{ideal / figures.makespan:.0%}" if not figures.failures else "n/a (sessions lost)"
+
+
 def _p99(values: list[float]) -> float:
     return sorted(values)[int(0.99 * (len(values) - 1))]
 
@@ -238,7 +243,7 @@ def _print(name: str, figures: Figures, ideal: float, latency_s: float) -> None:
     print(f"on {name}:")
     print(
         f"  makespan            {figures.makespan:8.2f} s   (ideal {ideal:.2f} s: N x latency / K + latency; "
-        f"{ideal / figures.makespan:.0%} of ideal)"
+        f"{_of_ideal(figures, ideal)} of ideal)"
     )
     print(f"  session time        p50 {statistics.median(times):.2f} s   p99 {_p99(times):.2f} s")
     print(f"  sessions lost       {figures.failures}" +
@@ -259,6 +264,6 @@ def _table(runs: list[tuple[str, Figures]], ideal: float) -> None:
     print("|---|---|---|---|---|---|---|")
     for name, f in runs:
         times = f.times or [float("nan")]
-        print(f"| {name} | {f.makespan:.1f} s | {ideal / f.makespan:.0%} | {statistics.median(times):.2f} / "
+        print(f"| {name} | {f.makespan:.1f} s | {_of_ideal(f, ideal)} | {statistics.median(times):.2f} / "
               f"{_p99(times):.2f} s | {f.failures} | {sum(f.cpu.values()):.1f} | "
               f"{sum(f.rss.values()) / 2**20:.0f} MiB |")
