@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +15,7 @@ import aiohttp
 
 from adapters.web.adapter import WebAdapter
 from adapters.web.settings import WebSettings
+from agents.worker import StepHandler
 from benchmarks.latency import simulated_model_time
 from bot.settings import load_settings
 from bot.web_cli import web_page
@@ -25,10 +26,12 @@ REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
 
 
 @asynccontextmanager
-async def web_stack(tmp_path: Path, *, agent_latency_s: float = 0.0, **web: Any) -> AsyncIterator[WebAdapter]:
+async def web_stack(tmp_path: Path, *, agent_latency_s: float = 0.0,
+                    wrap: Callable[[StepHandler], StepHandler] | None = None, **web: Any) -> AsyncIterator[WebAdapter]:
     """``tourguide web --with-agents`` in this process, on a free port, with the clock fixed at NOW."""
     settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
-    wrap = simulated_model_time(agent_latency_s) if agent_latency_s else None  # steps that take model-like time
+    if agent_latency_s:  # steps that take model-like time
+        wrap = simulated_model_time(agent_latency_s)
     async with (
         pipeline(settings, agents="inline", clock=lambda: NOW, wrap=wrap) as p,
         web_page(settings, WebSettings(host="127.0.0.1", port=0, **web), p) as adapter,

@@ -13,7 +13,10 @@ from typing import Any
 import aiohttp
 
 from adapters.web.settings import WebSettings
+from agents.worker import StepHandler
+from bot.errors import ExternalServiceError
 from bot.settings import load, load_settings
+from bot.wire import TaskMessage
 from bot.wiring import chat_services, pipeline
 from tests.browser.stack import NOW, REFERENCE, Event, browser, csrf, post, read_until, web_stack
 
@@ -198,3 +201,34 @@ async def test_a_request_cut_off_by_a_restart_is_answered_once_to_the_same_brows
     assert sum(e.type == "TEXT_MESSAGE_START" for e in after) == 1
     answer = next(e.data["value"] for e in after if e.label == "CUSTOM:answer")
     assert answer["task_id"] == before[1].data["runId"] and len(answer["itinerary"]) == 5
+
+
+def fails_first_weather_attempt(handler: StepHandler) -> StepHandler:
+    """The weather agent's first try fails as a flaky model API would; the broker delivers the step again."""
+    tried: set[str] = set()
+
+    async def flaky(task: TaskMessage) -> Any:
+        if task.step_id == "weather" and task.task_id not in tried:
+            tried.add(task.task_id)
+            raise ExternalServiceError("model API unavailable")
+        return await handler(task)
+
+    return flaky
+
+
+async def test_a_retried_step_shows_the_failed_attempt_and_the_next_one_and_the_trace_has_the_nack(
+        tmp_path: Path) -> None:
+    async with web_stack(tmp_path, wrap=fails_first_weather_attempt) as web, browser() as client:
+        token = await csrf(client, web.url)
+        async with asyncio.timeout(30), client.get(web.url + "events") as stream:
+            await post(client, web.url, REFERENCE, token)
+            seen = await read_until(stream, "RUN_FINISHED", [])
+        task_id = next(e.data["runId"] for e in seen if e.type == "RUN_STARTED")
+        async with client.get(web.url + "api/trace", params={"q": task_id}) as response:
+            hops = [(h["hop"], h["detail"]) for h in (await response.json())["tasks"][0]["hops"]]
+    deliveries = [(v["step"], v["attempt"], v["failed"]) for v in
+                  (e.data["value"] for e in seen if e.label == "CUSTOM:step_delivery")]
+    assert deliveries == [("weather", 1, False), ("weather", 1, True), ("weather", 2, False), ("travel", 1, False)]
+    assert sum(e.type == "TEXT_MESSAGE_START" for e in seen) == 1
+    assert any(h == "bus:nacked" and "attempt=1" in d and "model API unavailable" in d for h, d in hops)
+    assert any(h == "bus:delivered" and "topic=WeatherAgentTask" in d and "attempt=2" in d for h, d in hops)
