@@ -34,6 +34,8 @@ async def run_web(settings: Settings, host: str, port: int, with_agents: bool) -
         pipeline(settings, agents="inline" if with_agents else "none", clock=settings_clock(settings, None)) as p,
         web_page(settings, load(WebSettings, host=host, port=port), p) as adapter,
     ):
-        print(f"tourguide web ready: {adapter.url}", flush=True)
+        agents = "" if with_agents else " (agents: start `tourguide agent weather` and `tourguide agent travel`, " \
+                                        "or run with --with-agents)"
+        print(f"tourguide web ready: {adapter.url}{agents}", flush=True)
         await wait_for_stop_signal()
     return 0

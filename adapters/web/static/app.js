@@ -207,6 +207,14 @@ function chart(days) {
     });
   }
   const axis = svg("text", { x: 2, y: top + 4 }); axis.textContent = hi + "°"; root.append(axis);
+  // Legend: what each mark is (max, min, rain chance).
+  [["tmax", "max °C"], ["tmin", "min °C"]].forEach(([cls, label], i) => {
+    const x0 = width - 150 + i * 60;
+    root.append(svg("line", { class: cls, x1: x0, y1: 6, x2: x0 + 14, y2: 6, "stroke-width": 2 }));
+    const t = svg("text", { x: x0 + 17, y: 9 }); t.textContent = label; root.append(t);
+  });
+  root.append(svg("rect", { class: "rain", x: width - 30, y: 1, width: 8, height: 9 }));
+  const r = svg("text", { x: width - 19, y: 9 }); r.textContent = "%"; root.append(r);
   return root;
 }
 
