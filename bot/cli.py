@@ -17,7 +17,7 @@ import click
 from bot.broker.errors import BrokerError as EmbeddedBrokerError
 from bot.errors import TourGuideError
 from bot.logs import configure
-from bot.ops.cli import METRICS_PORT_HELP, dlq, status_cmd, with_metrics_port
+from bot.ops.cli import METRICS_PORT_HELP, ops_commands, with_metrics_port
 from bot.realbroker.cli import rocketmq
 from bot.settings import Settings, load_settings
 
@@ -297,5 +297,5 @@ def bench_plans() -> None:
 
 
 main.add_command(rocketmq)
-main.add_command(status_cmd)
-main.add_command(dlq)
+for _command in ops_commands(_with_settings):  # status, dlq
+    main.add_command(_command)

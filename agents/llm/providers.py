@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from agents.llm.bailian import BailianChat
 from agents.llm.base import ChatModel
+from agents.llm.budget import BudgetSettings, budget_retry, budgeted
 from agents.llm.dashscope import BailianApp, DashScopeChat
 from agents.llm.openai_compat import OpenAICompatChat
-from agents.ratelimit import BudgetSettings, budget_retry, budgeted
 from bot.retry import RetryPolicy
 
 
@@ -85,7 +85,7 @@ async def chat_model(settings: LLMSettings, app_id: str = "", *, agent: str = "s
                      ) -> AsyncIterator[ChatModel | None]:
     """The selected LLM (``app_id``: the agent's Bailian app, if it has one), or None: the offline planner.
 
-    It spends ``agent``'s model budget (``TOURGUIDE_LLM_RPM`` / ``_TPM``, :mod:`agents.ratelimit`).
+    It spends ``agent``'s model budget (``TOURGUIDE_LLM_RPM`` / ``_TPM``, :mod:`agents.llm.budget`).
     """
     chosen = settings.llm_provider
     for provider in PROVIDERS:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,17 +18,6 @@ async def run_status(settings: Settings, broker_data: Path | None) -> int:
 
     print(render(await collect(settings, broker_data=broker_data)))
     return 0
-
-
-@click.command("status")
-@click.option("--broker-data", type=click.Path(path_type=Path), default=None,
-              help="The embedded broker's data directory [default: $TOURGUIDE_DATA_DIR/broker].")
-def status_cmd(broker_data: Path | None) -> None:
-    """Backlog, in flight, retrying, dead letters and oldest message per topic and group; sessions running and
-    answers unsent. Apache RocketMQ: set TOURGUIDE_ROCKETMQ_NAMESRV (and MQADMIN for its own mqadmin)."""
-    from bot.cli import _with_settings
-
-    _with_settings(lambda settings: run_status(settings, broker_data))
 
 
 async def run_dlq_list(settings: Settings, task_id: str | None, show: bool) -> int:
@@ -73,39 +63,47 @@ async def run_dlq_replay(settings: Settings, task_id: str | None) -> int:
     return 1 if any(not o.sent for o in outcomes) else 0
 
 
-@click.group("dlq")
-def dlq() -> None:
-    """Task messages the agents gave up on (dead letters): inspect them, send them back after a fix."""
+WithSettings = Callable[[Callable[["Settings"], Coroutine[Any, Any, int | None]]], None]
 
 
-@dlq.command("list")
-def dlq_list() -> None:
-    """One line per dead letter: task, step, topic, message ID."""
-    from bot.cli import _with_settings
+def ops_commands(with_settings: WithSettings) -> list[click.Command]:
+    """``status`` and ``dlq``, running through ``with_settings`` (bot.cli's: settings loaded once, errors as
+    exit codes); handed over rather than imported, so that this module does not import bot.cli back."""
 
-    _with_settings(lambda settings: run_dlq_list(settings, None, show=False))
+    @click.command("status")
+    @click.option("--broker-data", type=click.Path(path_type=Path), default=None,
+                  help="The embedded broker's data directory [default: $TOURGUIDE_DATA_DIR/broker].")
+    def status_cmd(broker_data: Path | None) -> None:
+        """Backlog, in flight, retrying, dead letters and oldest message per topic and group; sessions running
+        and answers unsent. Apache RocketMQ: set TOURGUIDE_ROCKETMQ_NAMESRV (and MQADMIN for its mqadmin)."""
+        with_settings(lambda settings: run_status(settings, broker_data))
 
+    @click.group("dlq")
+    def dlq() -> None:
+        """Task messages the agents gave up on (dead letters): inspect them, send them back after a fix."""
 
-@dlq.command("show")
-@click.argument("task_id")
-def dlq_show(task_id: str) -> None:
-    """A task's dead letters with their bodies."""
-    from bot.cli import _with_settings
+    @dlq.command("list")
+    def dlq_list() -> None:
+        """One line per dead letter: task, step, topic, message ID."""
+        with_settings(lambda settings: run_dlq_list(settings, None, show=False))
 
-    _with_settings(lambda settings: run_dlq_list(settings, task_id, show=True))
+    @dlq.command("show")
+    @click.argument("task_id")
+    def dlq_show(task_id: str) -> None:
+        """A task's dead letters with their bodies."""
+        with_settings(lambda settings: run_dlq_list(settings, task_id, show=True))
 
+    @dlq.command("replay")
+    @click.option("--task", "task_id", default=None, metavar="ID", help="Only this task's dead letters.")
+    @click.option("--all", "everything", is_flag=True, help="Every dead letter.")
+    def dlq_replay(task_id: str | None, everything: bool) -> None:
+        """Publish dead letters back to their task topic. Refused (and kept) when the session has ended or the
+        step already has a result."""
+        if (task_id is None) == (not everything):
+            raise click.UsageError("give --task ID or --all")
+        with_settings(lambda settings: run_dlq_replay(settings, task_id))
 
-@dlq.command("replay")
-@click.option("--task", "task_id", default=None, metavar="ID", help="Only this task's dead letters.")
-@click.option("--all", "everything", is_flag=True, help="Every dead letter.")
-def dlq_replay(task_id: str | None, everything: bool) -> None:
-    """Publish dead letters back to their task topic. Refused (and kept) when the session has ended or the
-    step already has a result."""
-    from bot.cli import _with_settings
-
-    if (task_id is None) == (not everything):
-        raise click.UsageError("give --task ID or --all")
-    _with_settings(lambda settings: run_dlq_replay(settings, task_id))
+    return [status_cmd, dlq]
 
 
 METRICS_PORT_HELP = "Serve Prometheus metrics on this port [default: $TOURGUIDE_METRICS_PORT, 0 = off]."

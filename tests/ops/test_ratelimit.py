@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from agents.llm import ChatMessage, OpenAICompatChat, RetryPolicy
-from agents.ratelimit import BudgetedChat, ModelBudget, share
+from agents.llm.budget import BudgetedChat, ModelBudget, share
 from tests.standins.fake_openai import FakeOpenAI, error
 
 # 429s come to the budget, not to the provider's own retry loop (see agents.llm.providers.chat_model).
