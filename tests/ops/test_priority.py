@@ -132,3 +132,37 @@ async def test_a_retried_step_keeps_its_priority(endpoint: str) -> None:
         assert still_queued > 0, "the retry must overtake lows that were queued before it"
         await _wait_for(lambda: len(starts) == 62, 30)
     assert [b for b, _, _ in starts[retried + 1:]] == [f"low-{i}" for i in range(retried - 1, 60)]
+
+
+async def test_the_supervisor_publishes_each_step_with_the_policys_level(tmp_path: Path) -> None:
+    """Through the real intake and Supervisor (no agent running): a long itinerary, then a follow-up in the same
+    conversation, then a request from a user the rules promote; the broker hands them out in reverse."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.bus.simple import SimpleReader
+    from bot.models import InboundMessage
+    from bot.settings import load_settings
+    from bot.wire import decode_task
+    from bot.wiring import pipeline
+
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", retention_days=0,
+                             priority_rules="user:UVIP=9")
+    async with pipeline(settings, agents="none", clock=lambda: now) as p:
+        tasks: list[str] = []
+        for user, channel, text in (("U1", "C1", "帮我做一个下周三到下周日杭州周边自驾游方案"), ("U1", "C1", "改成3天"),
+                                    ("UVIP", "C9", "3 days in Kyoto next weekend")):
+            ref = ConversationRef(platform="slack", workspace="T1", channel=channel, user=user)
+            submitted = await p.intake.submit(InboundMessage(ref=ref, event_id=f"ev-{len(tasks)}", text=text,
+                                                             received_at=now))
+            assert submitted.started
+            tasks.append(submitted.task_id)
+        got: list[tuple[str, int]] = []
+        async with SimpleReader(BusConfig(p.endpoint), WEATHER_GROUP, WEATHER_TASK_TOPIC, await_s=1) as reader:
+            deadline = time.monotonic() + 20
+            while len(got) < 3 and time.monotonic() < deadline:
+                got += [(decode_task(r.envelope.body).task_id, r.envelope.priority)
+                        for r in await reader.receive(1, invisible_s=30)]
+    first, follow_up, vip = tasks
+    assert got == [(vip, 9), (follow_up, PriorityRules().followup), (first, PriorityRules().long_itinerary)]
