@@ -124,7 +124,7 @@ async def test_a_retried_step_keeps_its_priority(endpoint: str) -> None:
         await publisher.publish(WEATHER_TASK_TOPIC, b"high", priority=7)
         for i in range(60):
             await publisher.publish(WEATHER_TASK_TOPIC, f"low-{i}".encode(), priority=2)
-    async with TaskConsumer(bus, WEATHER_TASK_TOPIC, WEATHER_GROUP, handler, max_in_flight=1):
+    async with TaskConsumer(bus, WEATHER_TASK_TOPIC, WEATHER_GROUP, handler, max_in_flight=1, cache=8):
         await _wait_for(lambda: any(b == "high" and a == 2 for b, _, a in starts), 30)
         retried = next(i for i, (b, _, a) in enumerate(starts) if b == "high" and a == 2)
         assert starts[retried][1] == 7
