@@ -16,6 +16,7 @@ RESPONSE_TOPIC = "WorkerAgentResponse"
 WEATHER_GROUP = "WeatherAgentTaskConsumerGroup"
 TRAVEL_GROUP = "TravelAgentTaskConsumerGroup"
 RESPONSE_GROUP = "WorkerAgentResponseConsumerGroup"
+RESPONSE_LITE_QUOTA = 100_000  # lite topics (running sessions) per Supervisor process
 
 TopicKind = Literal["NORMAL", "FIFO", "DELAY", "LITE", "PRIORITY"]
 
@@ -63,7 +64,10 @@ DLQ_READERS = {WEATHER_GROUP: "WeatherAgentTaskDlqReaderGroup", TRAVEL_GROUP: "T
 GROUPS: tuple[GroupSpec, ...] = (
     GroupSpec(WEATHER_GROUP, reads=WEATHER_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
     GroupSpec(TRAVEL_GROUP, reads=TRAVEL_TASK_TOPIC, max_attempts=5, backoff_s=(1, 5, 15, 30)),
-    GroupSpec(RESPONSE_GROUP, reads=RESPONSE_TOPIC, lite=True, max_attempts=16, backoff_s=(1, 2, 5, 10, 30)),
+    # A Supervisor process holds one lite subscription per running session: a burst of 5,000 sessions in
+    # flight needs 5,000 (the default 2,000 refused the rest until others finished).
+    GroupSpec(RESPONSE_GROUP, reads=RESPONSE_TOPIC, lite=True, max_attempts=16, backoff_s=(1, 2, 5, 10, 30),
+              lite_quota=RESPONSE_LITE_QUOTA),
     *(GroupSpec(reader, reads=DLQ_PREFIX + group, max_attempts=1000, backoff_s=(1,))
       for group, reader in DLQ_READERS.items()),
 )
