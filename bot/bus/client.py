@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from rocketmq import ClientConfiguration, Credentials, Message, Producer
 from rocketmq.v5.client.connection.rpc_client import RpcClient
 
+from bot import tracing
 from bot.bus import hops
 from bot.errors import BusError
 
@@ -60,6 +61,7 @@ class Envelope:
     delivery_attempt: int
     lite_topic: str = ""
     priority: int = 0  # on PRIORITY topics: the level it was published with
+    traceparent: str = ""  # the publisher's trace context (bot.tracing), when tracing is on
 
     @classmethod
     def of(cls, message: Any) -> Envelope:
@@ -73,6 +75,7 @@ class Envelope:
             delivery_attempt=int(message.delivery_attempt or 1),
             lite_topic=message.lite_topic or "",
             priority=int(message.priority or 0),
+            traceparent=tracing.parent_of(message.properties),
         )
 
 
@@ -123,10 +126,13 @@ class Publisher:
             raise BusError("publisher is not started")
         message = new_message(topic, body, keys=keys, tag=tag, lite_topic=lite_topic, deliver_at=deliver_at,
                               priority=priority)
-        try:
-            receipt = await asyncio.wrap_future(self._producer.send_async(message))
-        except Exception as exc:
-            raise BusError(f"send to {topic} failed: {exc}") from exc
+        with tracing.span(f"publish {topic}", kind="producer", topic=topic, lite_topic=lite_topic or ""):
+            if carried := tracing.traceparent():  # the consumer's span continues this one
+                message.add_property(tracing.TRACEPARENT, carried)
+            try:
+                receipt = await asyncio.wrap_future(self._producer.send_async(message))
+            except Exception as exc:
+                raise BusError(f"send to {topic} failed: {exc}") from exc
         hops.report("published", topic, str(receipt.message_id), keys=keys, tag=tag or "", lite_topic=lite_topic or "",
                     priority=priority)
         return str(receipt.message_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, PushConsumer
 
+from bot import tracing
 from bot.bus import hops
 from bot.bus.client import (
     CALL_TIMEOUT_S,
@@ -68,7 +69,7 @@ class _Bridge(MessageListener):  # type: ignore[misc]
         envelope = Envelope.of(message)
         self._hop("delivered", envelope)
         try:
-            future = asyncio.run_coroutine_threadsafe(self._handler(envelope), self._loop)
+            future = asyncio.run_coroutine_threadsafe(self._traced(envelope), self._loop)
             future.result(self._timeout_s)
         except concurrent.futures.TimeoutError:
             log.warning("handler timed out after %.0fs: %s", self._timeout_s, envelope.message_id)
@@ -82,6 +83,12 @@ class _Bridge(MessageListener):  # type: ignore[misc]
             return ConsumeResult.FAILURE
         self._hop("acked", envelope)
         return ConsumeResult.SUCCESS
+
+    async def _traced(self, envelope: Envelope) -> None:
+        """The handler inside a span that continues the publisher's trace (bot.tracing; nothing when off)."""
+        with tracing.span(f"consume {envelope.topic}", parent=envelope.traceparent, kind="consumer",
+                          topic=envelope.topic, lite_topic=envelope.lite_topic, attempt=envelope.delivery_attempt):
+            await self._handler(envelope)
 
     def _hop(self, event: str, envelope: Envelope, error: str = "") -> None:
         hops.report(event, envelope.topic, envelope.message_id, keys=envelope.keys, tag=envelope.tag,

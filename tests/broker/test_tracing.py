@@ -1,0 +1,92 @@
+"""OpenTelemetry across the bus: one request is one trace through task, worker, result and delivery.
+
+The trace context travels only in the messages (the ``traceparent`` property): each consumer runs on the
+client's threads with no ambient context, as in another process. Spans go over OTLP/HTTP to a local
+collector stand-in that decodes the protobuf export.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot import tracing
+from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
+from tests.broker.conftest import Target
+from tests.standins.otlp_receiver import OtlpReceiver
+from tests.waiting import until
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[OtlpReceiver]:
+    async with OtlpReceiver() as collector:
+        tracing.configure(collector.origin, service="tourguide-test")
+        try:
+            yield collector
+        finally:
+            await asyncio.to_thread(tracing.shutdown)
+
+
+async def test_one_request_is_one_trace_from_publish_to_delivery(target: Target, receiver: OtlpReceiver) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    orders, results = target.n("Orders"), target.n("Results")
+    delivered = asyncio.Event()
+
+    async with Publisher(config, [orders, results]) as bus:
+
+        async def worker(task: Envelope) -> None:  # an agent: answers on the task's lite topic
+            await bus.publish(results, b"answer", keys=task.keys, lite_topic="task-traced")
+
+        async def deliver(_result: Envelope) -> None:  # the Supervisor handing the answer to the user
+            with tracing.span("deliver answer"):
+                delivered.set()
+
+        async with (
+            TaskConsumer(config, orders, target.n("GID_simple"), worker),
+            LiteSubscriber(config, results, target.n("GID_lite"), deliver) as supervisor,
+        ):
+            await supervisor.subscribe("task-traced")
+            with tracing.span("request"):
+                await bus.publish(orders, b"step", keys=["task-traced"])
+            await asyncio.wait_for(delivered.wait(), 30)
+
+    def exported() -> bool:
+        tracing.flush()
+        return bool(receiver.named("deliver answer"))
+
+    await until(lambda: asyncio.to_thread(exported), 30, "the delivery span exported")
+    (root,) = receiver.named("request")
+    hops = {s.name.split()[0]: s for s in receiver.spans if s.trace_id == root.trace_id}
+    assert {s.trace_id for s in receiver.spans} == {root.trace_id}  # nothing started a second trace
+    chain = [receiver.named(f"publish {orders}")[0], receiver.named(f"consume {orders}")[0],
+             receiver.named(f"publish {results}")[0], receiver.named(f"consume {results}")[0],
+             receiver.named("deliver answer")[0]]
+    parent = root
+    for hop in chain:  # each hop is the child of the one before: publish -> consume -> result -> deliver
+        assert hop.parent_span_id == parent.span_id, f"{hop.name} is not a child of {parent.name}"
+        parent = hop
+    assert {"request", "publish", "consume", "deliver"} <= set(hops)
+    assert {s.service for s in receiver.spans} == {"tourguide-test"}
+
+
+async def test_without_an_endpoint_nothing_is_traced_and_no_property_is_added(target: Target,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(tracing.ENDPOINT_ENV, raising=False)
+    tracing.shutdown()
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
+    got: list[Envelope] = []
+    done = asyncio.Event()
+
+    async def handler(task: Envelope) -> None:
+        got.append(task)
+        done.set()
+
+    async with Publisher(config, [orders]) as bus, TaskConsumer(config, orders, target.n("GID_simple"), handler):
+        with tracing.span("request"):
+            assert tracing.traceparent() == ""
+            await bus.publish(orders, b"step")
+        await asyncio.wait_for(done.wait(), 30)
+    assert got[0].traceparent == ""
