@@ -27,9 +27,11 @@ REFERENCE = "帮我做一个下周三到下周日杭州周边自驾游方案"
 
 @asynccontextmanager
 async def web_stack(tmp_path: Path, *, agent_latency_s: float = 0.0,
-                    wrap: Callable[[StepHandler], StepHandler] | None = None, **web: Any) -> AsyncIterator[WebAdapter]:
-    """``tourguide web --with-agents`` in this process, on a free port, with the clock fixed at NOW."""
-    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="")
+                    wrap: Callable[[StepHandler], StepHandler] | None = None, core: dict[str, Any] | None = None,
+                    **web: Any) -> AsyncIterator[WebAdapter]:
+    """``tourguide web --with-agents`` in this process, on a free port, with the clock fixed at NOW; ``core``
+    overrides the core's settings (an LLM endpoint), ``web`` the page's."""
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", **(core or {}))
     if agent_latency_s:  # steps that take model-like time
         wrap = simulated_model_time(agent_latency_s)
     async with (

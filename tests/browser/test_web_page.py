@@ -6,6 +6,7 @@ Screenshots are kept under .tourguide/artifacts/ (ignored by git).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import pytest
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
 from tests.browser.stack import REFERENCE, web_stack
+from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".tourguide" / "artifacts"
@@ -132,3 +134,45 @@ async def test_script_markup_and_javascript_links_render_as_text(tmp_path: Path)
         injected = await page.locator("img[src=x], script:not([src]), a[href^='javascript']").count()
     assert dialogs == []
     assert injected == 0
+
+
+def model_plan_with_markup() -> str:
+    """A model's plan whose every text field carries markup: titles, sights, notes, summary and tips."""
+    names = [[XSS[0], "Gion"], [XSS[1], "Kiyomizu-dera"], ["Kinkaku-ji", "Nishiki Market"]]
+    return json.dumps({
+        "destination": "Kyoto", "summary": f"Enjoy {XSS[2]} and **Kyoto**.",
+        "tips": [XSS[1], "[y](javascript:alert(2))"],
+        "days": [{"date": f"2026-12-0{5 + i}", "title": f"Kyoto day {i + 1} {XSS[i]}",
+                  "notes": "Plan B if it rains: Kyoto National Museum.",
+                  "activities": [{"time": f"{9 + 3 * j:02d}:00", "name": name, "indoor": False, "duration_hours": 2,
+                                  "kind": "sight"} for j, name in enumerate(day)]}
+                 for i, day in enumerate(names)]})
+
+
+async def test_a_model_answer_full_of_markup_renders_as_text_in_cards_and_in_the_text(tmp_path: Path) -> None:
+    dialogs: list[str] = []
+    async with FakeOpenAI(api_key="sk-test") as model:
+        reading = trip_reading(destinations=[{"name": "Kyoto", "days": 3}], date_words="from Dec 5")
+        plan = model_plan_with_markup()
+        model.script(completion(reading), completion(plan), completion(plan))
+        core = {"openai_base_url": model.base_url, "openai_api_key": "sk-test"}
+        async with web_stack(tmp_path, core=core) as web, chromium() as browser:
+            page = await browser.new_page()
+
+            async def dismiss(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                await dialog.dismiss()
+
+            page.on("dialog", dismiss)
+            await page.goto(web.url)
+            await expect(page.locator("#connection")).to_have_text("live")
+            await ask(page, "3 days in Kyoto from Dec 5")
+            await expect(page.locator(".day-card")).to_have_count(3, timeout=20_000)
+            await page.locator("details.full-text summary").click()
+            cards = " ".join(await page.locator(".day-card").all_text_contents())
+            text = await page.locator(".answer-text").text_content() or ""
+            await shot(page, "web-model-markup")
+            injected = await page.locator("img[src=x], script:not([src]), a[href^='javascript']").count()
+    assert dialogs == [] and injected == 0
+    assert XSS[0] in cards and XSS[1] in cards  # the model's sight names, shown as typed
+    assert "javascript:alert" in text  # the link is text, not a link

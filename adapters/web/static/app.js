@@ -106,12 +106,13 @@ function finishRun(run, status, outcome, at) {
 // ---- the answer: Markdown as text, and the itinerary as day cards ----------------------------------------
 
 function inline(parent, text) {
-  // **bold** and [label](http...) links; everything else (and every other link scheme) stays plain text.
-  const pattern = /\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)/g;
+  // **bold**, _italic_ and [label](http...) links; everything else (and every other link scheme) stays text.
+  const pattern = /\*\*([^*]+)\*\*|\[([^\]]+)\]\(([^)\s]+)\)|(?<![\w])_([^_]+)_(?![\w])/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     parent.append(document.createTextNode(text.slice(last, match.index)));
     if (match[1] !== undefined) parent.append(el("strong", { text: match[1] }));
+    else if (match[4] !== undefined) parent.append(el("em", { text: match[4] }));
     else if (/^https?:\/\//i.test(match[3])) {
       parent.append(el("a", { href: match[3], rel: "noopener noreferrer nofollow", target: "_blank", text: match[2] }));
     } else parent.append(document.createTextNode(match[0]));
@@ -185,7 +186,8 @@ function chart(days) {
   const lo = Math.floor(Math.min(...temps) - 2), hi = Math.ceil(Math.max(...temps) + 2);
   const x = (i) => left + 35 + i * 70;
   const y = (t) => bottom - ((t - lo) / (hi - lo || 1)) * (bottom - top);
-  const root = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img" });
+  const root = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`,
+                                 width: Math.round(width * 1.5), height: Math.round(height * 1.5), role: "img" });
   const summary = days.map((d) => `${d.date}: ${Math.round(d.temp_min_c)}–${Math.round(d.temp_max_c)} °C, ` +
                                   `rain ${d.precipitation_probability}%`).join("; ");
   root.setAttribute("aria-label", "Temperature and rain over the trip. " + summary);
