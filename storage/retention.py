@@ -91,7 +91,7 @@ class Retention:
                 "SELECT task_id FROM sessions s WHERE status != 'running' AND updated_at < ? AND NOT EXISTS "
                 "(SELECT 1 FROM outbox o WHERE o.task_id = s.task_id AND o.status = 'pending') LIMIT ?",
                 (cutoff, self._batch))
-            ids = [(r[0],) for r in rows]
+            ids = [(r["task_id"],) for r in rows]
             for table in ("steps", "outbox", "traces", "sessions"):
                 await conn.executemany(f"DELETE FROM {table} WHERE task_id = ?", ids)
         return len(ids)

@@ -119,11 +119,13 @@ class Supervisor:
         if session is None or session.status != SessionStatus.RUNNING:
             await self._forget(task_id)
             return None
-        if task_id not in self._sessions:
+        old = self._sessions.get(task_id)
+        if old is None:
             await self._subscriber.subscribe(task_id)  # first: a failed subscribe leaves it to adoption
         self._sessions[task_id] = session
-        for step in session.steps:
-            if step.status == StepStatus.SENT:
+        for step in session.steps:  # timers for the steps that are out and were not out in the old copy
+            before = old.step(step.step_id) if old is not None else None
+            if step.status == StepStatus.SENT and (before is None or before.status != StepStatus.SENT):
                 self._remind(task_id, step)
         return session
 
@@ -241,12 +243,21 @@ class Supervisor:
                 step = session.step(timer.step_id)
                 if step is None or step.status != StepStatus.SENT:
                     return  # the result came in time
-                if timer.reminder == Reminder.SLOW and (timer.task_id, step.step_id) not in self._slow_told:
-                    self._slow_told.add((timer.task_id, step.step_id))
-                    await self._emit(_progress(session, Phase.SLOW, step.kind))
+                if timer.reminder == Reminder.SLOW:
+                    await self._slow(session.task_id, step.step_id)
                 elif timer.reminder == Reminder.DEADLINE and step.deadline <= time.time():
                     await self._time_out(session, [step])
                     await self._advance(timer.task_id)
+
+    async def _slow(self, task_id: str, step_id: str) -> None:
+        """Tell the user once that a step is still out; read from SQLite first (rare: only for a slow step),
+        as another process running the session too may have its result in a copy this one has not seen."""
+        if (task_id, step_id) in self._slow_told or (session := await self._load(task_id)) is None:
+            return
+        step = session.step(step_id)
+        if step is not None and step.status == StepStatus.SENT:
+            self._slow_told.add((task_id, step_id))
+            await self._emit(_progress(session, Phase.SLOW, step.kind))
 
     async def _retry(self, session: Session) -> None:
         """Publish steps a broker outage held back; after a step timeout they fail instead."""
