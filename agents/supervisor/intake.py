@@ -24,7 +24,6 @@ from bot.schemas import Intent, Language, TripRequest
 from bot.text import language_of
 from bot.wire import new_task_id
 from bot.wording import wording
-from storage.outbox import Outbox
 from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.intake")
@@ -53,13 +52,12 @@ class RateLimiter:
 class Intake:
     """Turns inbound messages into sessions; the one entry point for every front end (``bot.ports.Requests``)."""
 
-    def __init__(self, store: SessionStore, outbox: Outbox, start: Callable[[str], Awaitable[None]],
+    def __init__(self, store: SessionStore, start: Callable[[str], Awaitable[None]],
                  places: AliasIndex, clock: Callable[[], datetime], *, max_chars: int,
                  limiter: RateLimiter | None = None,
                  local_name: Callable[[str, Language], str] = lambda name, _lang: name,
                  understander: Callable[[str, datetime], Awaitable[TripRequest]] | None = None) -> None:
         self._store = store
-        self._outbox = outbox
         self._start = start  # the in-process Supervisor's start; a Supervisor elsewhere adopts new sessions
         self._places = places
         self._clock = clock

@@ -98,7 +98,7 @@ def _intake(store: SessionStore, outbox: Outbox) -> Intake:
     async def elsewhere(_task_id: str) -> None:
         """The Supervisor runs in its own process and adopts the session within a second."""
 
-    return Intake(store, outbox, elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW, max_chars=2000)
+    return Intake(store, elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW, max_chars=2000)
 
 
 async def test_supervisor_killed_between_a_result_and_its_commit(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ async def _intake(data_dir: Path) -> AsyncIterator[tuple[Intake, SessionStore, O
         async def supervisor_elsewhere(_task_id: str) -> None:
             """The Supervisor runs in another process and adopts the new session."""
 
-        yield Intake(store, outbox, supervisor_elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW,
+        yield Intake(store, supervisor_elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                      max_chars=2000), store, outbox
 
 

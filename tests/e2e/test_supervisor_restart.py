@@ -33,7 +33,7 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
         async def nobody_in_process(_task_id: str) -> None:
             """The Supervisor runs in another process; it adopts the new session within a second."""
 
-        intake = Intake(store, outbox, nobody_in_process, AliasIndex(Catalog.load().aliases()), lambda: NOW,
+        intake = Intake(store, nobody_in_process, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                         max_chars=2000)
         with (
             bot_process(["broker", "--port", str(port), "--data", str(tmp_path / "broker")], env, logs),

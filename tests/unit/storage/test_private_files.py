@@ -12,7 +12,6 @@ from agents.supervisor.intake import Intake, RateLimiter
 from agents.understanding import AliasIndex
 from bot.models import ConversationRef, InboundMessage
 from storage.database import Database
-from storage.outbox import Outbox
 from storage.sessions import SessionStore
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -38,7 +37,7 @@ async def test_the_terminal_is_not_rate_limited_but_chat_users_are(tmp_path: Pat
         async def start(_task_id: str) -> None:
             """No Supervisor here: only what the intake decides matters."""
 
-        intake = Intake(SessionStore(db), Outbox(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,
+        intake = Intake(SessionStore(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                         max_chars=2000, limiter=RateLimiter(1))
         text = "帮我做一个下周三到下周日杭州周边自驾游方案"
 

@@ -11,7 +11,6 @@ from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
 from bot.models import ConversationRef, InboundMessage
 from storage.database import Database
-from storage.outbox import Outbox
 from storage.sessions import SessionStore
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -21,7 +20,7 @@ def _intake(db: Database, started: list[str]) -> Intake:
     async def start(task_id: str) -> None:
         started.append(task_id)
 
-    return Intake(SessionStore(db), Outbox(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,
+    return Intake(SessionStore(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                   max_chars=2000)
 
 
