@@ -27,8 +27,8 @@ class TraceIndex:
         self._db = db
 
     async def traces(self, task_id: str) -> list[tuple[float, str, str]]:
-        """``(unix time, hop, detail)`` of every hop of a task, oldest first (bus hops are written late)."""
-        return sorted(await read_traces(self._db, task_id), key=lambda row: row[0])
+        """``(unix time, hop, detail)`` of every hop of a task, oldest first."""
+        return await read_traces(self._db, task_id)
 
     async def find_tasks(self, text: str, limit: int) -> list[str]:
         """Task IDs, newest first, that are ``text`` or whose hops mention it."""
@@ -57,7 +57,8 @@ class FeedbackLog:
 
 async def read_traces(db: Database, task_id: str) -> list[tuple[float, str, str]]:
     """Every trace record of a task, oldest first: (unix time, hop, detail)."""
-    rows = await db.fetch_all("SELECT at, hop, detail FROM traces WHERE task_id = ? ORDER BY id", (task_id,))
+    # By time: the bus clients' hops are written in batches, after the session's own hops that followed them.
+    rows = await db.fetch_all("SELECT at, hop, detail FROM traces WHERE task_id = ? ORDER BY at, id", (task_id,))
     return [(float(r["at"]), str(r["hop"]), str(r["detail"])) for r in rows]
 
 
