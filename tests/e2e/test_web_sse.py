@@ -232,3 +232,20 @@ async def test_a_retried_step_shows_the_failed_attempt_and_the_next_one_and_the_
     assert sum(e.type == "TEXT_MESSAGE_START" for e in seen) == 1
     assert any(h == "bus:nacked" and "attempt=1" in d and "model API unavailable" in d for h, d in hops)
     assert any(h == "bus:delivered" and "topic=WeatherAgentTask" in d and "attempt=2" in d for h, d in hops)
+
+
+async def test_a_follow_up_amends_the_last_plan_and_new_starts_afresh(tmp_path: Path) -> None:
+    async with web_stack(tmp_path) as web, browser() as client:
+        token = await csrf(client, web.url)
+        answers: list[dict[str, Any]] = []
+        async with asyncio.timeout(60), client.get(web.url + "events") as stream:
+            for text in (REFERENCE, "改成3天", "/new", "改成3天"):
+                if text == "/new":
+                    assert (await post(client, web.url, text, token)).status == 200
+                    continue
+                await post(client, web.url, text, token)
+                seen = await read_until(stream, "RUN_FINISHED", [])
+                answers.append(next(e.data["value"] for e in seen if e.label == "CUSTOM:answer"))
+    assert [len(a["itinerary"]) for a in answers] == [5, 3, 0]
+    assert answers[1]["request"]["destination"] == answers[0]["request"]["destination"]
+    assert answers[2]["status"] == "needs_clarification"  # a fresh conversation has no plan to amend
