@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,8 +94,8 @@ async def events(request: web.Request) -> web.StreamResponse:
                 continue
             await response.write(b"".join(frame.sse() for frame in frames))
             after = frames[-1].seq
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass  # the browser left (or the server is stopping): it resumes with Last-Event-ID
+    except ConnectionResetError:
+        pass  # the browser left: it resumes with Last-Event-ID
     finally:
         session.streams -= 1
     return response
