@@ -23,6 +23,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".tourguide" / "artifacts"
 XSS = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "[x](javascript:alert(1))")
 
+expect.set_options(timeout=15_000)  # each wait ends as soon as its condition holds; 15 s is for a loaded CI machine
+
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and os.environ.get("CI") != "true",
                                 reason="Debian's chromium is not installed (scripts/test installs it under CI)")
 
