@@ -63,7 +63,10 @@ class ProcessSampler:
         me = psutil.Process()
         for proc in [me, *me.children(recursive=True)]:
             try:
-                name = _label(proc.cmdline()) if proc.pid != me.pid else self._me
+                cmdline = proc.cmdline()
+                if not cmdline:  # a child that has exited but not been reaped yet
+                    continue
+                name = _label(cmdline) if proc.pid != me.pid else self._me
                 with proc.oneshot():
                     rss, cpu = proc.memory_info().rss, proc.cpu_times()
                 self.peak[name] = max(self.peak.get(name, 0), rss)
