@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from agents.llm.base import ChatMessage, ChatModel, ChatResult, JsonSchema, ToolSpec
-from bot import metrics
+from bot import metrics, tracing
 from bot.errors import RateLimited
 from bot.retry import RetryPolicy
 
@@ -153,8 +153,9 @@ class BudgetedChat:
             call = await self._budget.acquire()
             metrics.LLM_BUDGET.labels(self._agent).set(self._budget.limit)
             try:
-                result = await self._model.complete(messages, tools=tools, json_mode=json_mode,
-                                                    json_schema=json_schema)
+                with tracing.span(f"llm {self._agent}", kind="client", agent=self._agent, attempt=attempt):
+                    result = await self._model.complete(messages, tools=tools, json_mode=json_mode,
+                                                        json_schema=json_schema)
             except RateLimited:
                 metrics.LLM_CALLS.labels(self._agent, "rate_limited").inc()
                 self._budget.throttled()

@@ -1,4 +1,5 @@
-"""OpenTelemetry across the bus: one request is one trace through task, worker, result and delivery.
+"""OpenTelemetry across the bus: one request is one trace through task, worker (and its model call), result
+and delivery.
 
 The trace context travels only in the messages (the ``traceparent`` property): each consumer runs on the
 client's threads with no ambient context, as in another process. Spans go over OTLP/HTTP to a local
@@ -12,9 +13,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from agents.llm import ChatMessage, OpenAICompatChat
+from agents.llm.budget import BudgetedChat, ModelBudget
 from bot import tracing
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
 from tests.broker.conftest import Target
+from tests.standins.fake_openai import FakeOpenAI
 from tests.standins.otlp_receiver import OtlpReceiver
 from tests.waiting import until
 
@@ -34,10 +38,16 @@ async def test_one_request_is_one_trace_from_publish_to_delivery(target: Target,
     orders, results = target.n("Orders"), target.n("Results")
     delivered = asyncio.Event()
 
-    async with Publisher(config, [orders, results]) as bus:
+    async with (
+        Publisher(config, [orders, results]) as bus,
+        FakeOpenAI() as fake,
+        OpenAICompatChat(fake.base_url, fake.api_key, "qwen-plus") as chat,
+    ):
+        model = BudgetedChat(chat, ModelBudget(10), agent="travel")
 
-        async def worker(task: Envelope) -> None:  # an agent: answers on the task's lite topic
-            await bus.publish(results, b"answer", keys=task.keys, lite_topic="task-traced")
+        async def worker(task: Envelope) -> None:  # an agent: asks its model, answers on the task's lite topic
+            answer = await model.complete([ChatMessage.user("plan")])
+            await bus.publish(results, answer.content.encode(), keys=task.keys, lite_topic="task-traced")
 
         async def deliver(_result: Envelope) -> None:  # the Supervisor handing the answer to the user
             with tracing.span("deliver answer"):
@@ -63,11 +73,13 @@ async def test_one_request_is_one_trace_from_publish_to_delivery(target: Target,
     chain = [receiver.named(f"publish {orders}")[0], receiver.named(f"consume {orders}")[0],
              receiver.named(f"publish {results}")[0], receiver.named(f"consume {results}")[0],
              receiver.named("deliver answer")[0]]
+    (llm,) = receiver.named("llm travel")
+    assert llm.parent_span_id == chain[1].span_id  # the model call belongs to the step that made it
     parent = root
     for hop in chain:  # each hop is the child of the one before: publish -> consume -> result -> deliver
         assert hop.parent_span_id == parent.span_id, f"{hop.name} is not a child of {parent.name}"
         parent = hop
-    assert {"request", "publish", "consume", "deliver"} <= set(hops)
+    assert {"request", "publish", "consume", "llm", "deliver"} <= set(hops)
     assert {s.service for s in receiver.spans} == {"tourguide-test"}
 
 
