@@ -1,11 +1,9 @@
 """Backlog and dead letters on Apache RocketMQ, through its admin CLI (``mqadmin``).
 
 ``$MQADMIN`` (as for ``deploy.sh``) names the cluster's own ``mqadmin``; without it RocketMQ's admin classes
-from the Maven cache (``tourguide rocketmq``) are used. Per group, ``consumerProgress`` gives the lag
-(``Consume Diff Total``) and the messages held by consumers (``Consume Inflight Total``); rows of the
-group's ``%RETRY%`` topic are the retrying part. ``topicStatus`` of ``%DLQ%<group>`` gives the dead-letter
-depth (max - min offset). The age of the oldest message is not offered there. On 5.5.0 ``consumerProgress``
-has no figures for groups consumed through the gRPC proxy (pop): the backlog then shows as unknown.
+from the Maven cache (``tourguide rocketmq``) are used. Per group, ``consumerProgress -g GROUP -t TOPIC``
+gives the lag (see :func:`parse_progress` for what it counts with proxy consumers), and ``topicStatus`` of
+``%DLQ%<group>`` the dead-letter depth (max - min offset). The age of the oldest message is not offered there.
 """
 
 from __future__ import annotations
@@ -44,26 +42,19 @@ def _mqadmin(namesrv: str, args: list[str], timeout_s: float = 60.0) -> str:
 
 
 def parse_progress(topic: str, group: str, output: str) -> GroupBacklog:
-    """One group's backlog from ``consumerProgress -g <group>`` output; unknown (-1) without its totals.
+    """One group's backlog on one topic from ``consumerProgress -g <group> -t <topic>`` output; unknown (-1)
+    without its totals.
 
-    Measured on 5.5.0: for a group consumed through the gRPC proxy (pop), ``consumerProgress`` fails with
-    "Not found the consumer group consume stats", so the backlog there shows as unknown.
+    Measured on 5.5.0 with a group consumed through the gRPC proxy (pop): the consumer offset advances when a
+    message is handed out, so ``Consume Diff Total`` counts the messages not handed out yet (waiting), and
+    ``Consume Inflight Total`` stays 0; messages held by consumers or waiting for a retry are not shown.
     """
     diff_match, inflight_match = _DIFF_TOTAL.search(output), _INFLIGHT_TOTAL.search(output)
     if diff_match is None:
         return GroupBacklog(topic, group, UNKNOWN, UNKNOWN, UNKNOWN, None)
     diff = int(diff_match.group(1))
     in_flight = int(inflight_match.group(1)) if inflight_match else 0
-    retrying = 0
-    for line in output.splitlines():
-        cells = line.split()
-        if cells and cells[0] == f"%RETRY%{group}":
-            # the columns after the topic: broker name, queue id, broker offset, consumer offset, ...
-            numbers = [int(c) for c in cells[2:5] if c.lstrip("-").isdigit()]
-            if len(numbers) == 3:
-                retrying += max(0, numbers[1] - numbers[2])
-    waiting = max(0, diff - in_flight - retrying)
-    return GroupBacklog(topic, group, waiting, in_flight, retrying, None)
+    return GroupBacklog(topic, group, max(0, diff - in_flight), in_flight, 0, None)
 
 
 def parse_dlq_depth(output: str) -> int:
@@ -82,6 +73,9 @@ def apache_backlog(namesrv: str, groups: list[str]) -> tuple[tuple[GroupBacklog,
     backlog = []
     dead = {}
     for group in groups:
-        backlog.append(parse_progress(reads[group], group, _mqadmin(namesrv, ["consumerProgress", "-g", group])))
+        # with -t: the stats of that topic (without it the admin tool looks for a "%RETRY%<group>" topic, which a
+        # group consumed through the proxy does not have)
+        output = _mqadmin(namesrv, ["consumerProgress", "-g", group, "-t", reads[group]])
+        backlog.append(parse_progress(reads[group], group, output))
         dead[group] = parse_dlq_depth(_mqadmin(namesrv, ["topicStatus", "-t", DLQ_PREFIX + group]))
     return tuple(backlog), dead

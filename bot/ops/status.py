@@ -44,8 +44,11 @@ async def broker_status(settings: Settings, broker_data: Path | None = None
         from bot.ops.apache import apache_backlog
 
         return await asyncio.to_thread(apache_backlog, settings.rocketmq_namesrv, sorted(wanted))
-    stats = await asyncio.to_thread(read_stats, broker_dir(settings, broker_data),
-                                    namespace=settings.rocketmq_namespace, dlq_readers=DLQ_READERS)
+    try:
+        stats = await asyncio.to_thread(read_stats, broker_dir(settings, broker_data),
+                                        namespace=settings.rocketmq_namespace, dlq_readers=DLQ_READERS)
+    except FileNotFoundError:  # no broker has run on this data directory yet: nothing is queued
+        return (), {g: 0 for g in sorted(wanted)}
     groups = tuple(g for g in stats.groups if g.group in wanted)
     return groups, {g: stats.dead_letters.get(g, 0) for g in sorted(wanted)}
 

@@ -1,6 +1,6 @@
 """The priority path on Apache RocketMQ 5.5: our Publisher's levels, a PRIORITY topic declared as
 ``tourguide topics mqadmin`` declares one, and a push consumer; a retried message there waits behind the
-backlog (apache/rocketmq#10350), pinned here. Also the ``topicStatus`` figures ``tourguide status`` reads."""
+backlog (apache/rocketmq#10350), pinned here. Also the ``mqadmin`` figures ``tourguide status`` reads there."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.bus import BusConfig, Envelope, Publisher, TaskConsumer
-from bot.ops.apache import _mqadmin, parse_dlq_depth
+from bot.ops.apache import _mqadmin, parse_dlq_depth, parse_progress
 from bot.realbroker.admin import GroupDef, TopicDef
 from bot.resources import PRIORITY_LEVELS
 from tests.realbroker import ApacheSession, apache_session
@@ -54,6 +54,10 @@ async def test_a_backlog_comes_out_highest_level_first() -> None:
         await _until(lambda: len(started) == 110, 120)
     assert started[:10] == [f"high-{i}" for i in range(10)]
     assert started[10:] == [f"low-{i}" for i in range(100)]
+    # `tourguide status` on Apache: consumerProgress -g GROUP -t TOPIC, its totals parsed from the real output
+    output = await asyncio.to_thread(_mqadmin, session.state.namesrv, ["consumerProgress", "-g", group, "-t", topic])
+    lag = parse_progress(topic, group, output)
+    assert "Consume Diff Total: 0" in output and lag.backlog == 0
 
 
 async def test_a_retried_message_waits_behind_the_backlog_on_apache() -> None:
