@@ -288,6 +288,18 @@ def bench_web(clients: int, agent_latency: float) -> None:
     _with_settings(lambda settings: run(settings, clients, agent_latency))
 
 
+@bench.command("priority")
+@click.option("--low", default=500, show_default=True, help="Low-priority steps queued before consumers start.")
+@click.option("--high", default=50, show_default=True, help="High-priority steps arriving while they drain.")
+@click.option("--step", "step_s", default=0.05, show_default=True, help="Simulated seconds per step.")
+@click.option("--concurrency", default=4, show_default=True, help="Steps run at once.")
+def bench_priority(low: int, high: int, step_s: float, concurrency: int) -> None:
+    """Wait before start, p50/p99, of high- and low-priority steps behind a backlog: PRIORITY vs NORMAL topic."""
+    from benchmarks.priority import run
+
+    _run(run(low, high, step_s, concurrency))
+
+
 @bench.command("plans")
 def bench_plans() -> None:
     """Plan quality: the offline planner on every built-in destination, checked rule by rule."""
