@@ -32,11 +32,11 @@ async def test_a_burst_never_exceeds_the_budget_in_any_window() -> None:
     assert len(fake.arrival_times) == 16
     assert _most_in_any_window(fake.arrival_times, 2.0) <= 5
     # and the budget was used, not wasted: 16 calls at 5 per 2 s take three windows, not much more
-    assert fake.arrival_times[-1] - fake.arrival_times[0] < 2.0 * 3 + 1.0
+    assert fake.arrival_times[-1] - fake.arrival_times[0] < 2.0 * 3 + 3.0
 
 
 async def test_a_429_storm_shrinks_the_rate_and_it_recovers() -> None:
-    window = 0.5
+    window = 1.0
     budget = ModelBudget(8, window_s=window)
     async with FakeOpenAI() as fake, OpenAICompatChat(fake.base_url, fake.api_key, "qwen-plus",
                                                       retry=NO_429_RETRY) as chat:
