@@ -30,6 +30,7 @@ from bot.models import ConversationRef, InboundMessage, Progress, Reply
 from bot.ports import AcceptedParts, Requests, Submitted
 from bot.schemas import Language
 from bot.wire import StepKind
+from bot.wording import language_of, reply_language
 
 log = logging.getLogger("tourguide.web")
 
@@ -107,7 +108,7 @@ class WebAdapter:
         message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC))
         submitted = await self.requests.submit(message)
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
-            self._start_run(session, submitted.task_id)
+            self._start_run(session, submitted.task_id, session.languages.get(submitted.task_id, language_of(text)))
             self._claim(session, submitted.task_id)
             log.info("request from the web page (%s)", "started" if submitted.started else "answered directly")
         return submitted
@@ -117,7 +118,7 @@ class WebAdapter:
         session = self.sessions.get(reply.ref.channel)
         with log_context(task_id=reply.task_id, platform=PLATFORM):
             if reply.task_id not in session.answered:
-                self._start_run(session, reply.task_id)
+                self._start_run(session, reply.task_id, reply_language(reply.payload))
                 self._claim(session, reply.task_id)
                 for event in agui.answer(reply):
                     session.log.append(event)
@@ -132,7 +133,7 @@ class WebAdapter:
         if session is None:  # nobody is looking (the page of a previous process): the answer will do
             return
         session.languages[event.task_id] = event.language
-        self._start_run(session, event.task_id)
+        self._start_run(session, event.task_id, event.language)
         self._claim(session, event.task_id)
         for agui_event in agui.progress(event):
             session.log.append(agui_event)
@@ -161,9 +162,9 @@ class WebAdapter:
             self._on_hop(hop)
 
     @staticmethod
-    def _start_run(session: BrowserSession, task_id: str) -> None:
+    def _start_run(session: BrowserSession, task_id: str, language: Language) -> None:
         # The first steps go out inside submit(), before it returns the task ID: whichever comes first starts it.
         if task_id not in session.started:
             session.started.add(task_id)
-            session.log.append(agui.run_started(session.thread_id, task_id))
+            session.log.append(agui.run_started(session.thread_id, task_id, language))
 

@@ -26,7 +26,8 @@ from ag_ui.core import (
 
 from bot.models import Phase, Progress, Reply, StepStatus
 from bot.schemas import Language
-from bot.wording import reply_language, wording
+from bot.wording import language_of, reply_language, wording
+from bot.wording.cards import card_labels, card_words
 from bot.wording.delivery import delivery_state
 from bot.wording.queue import queued_line
 
@@ -35,13 +36,15 @@ FAILED_STATUSES = ("failed",)
 
 
 def user_message(event_id: str, text: str) -> BaseEvent:
-    """What the person typed, echoed into the log so every tab and every reload shows it."""
-    return CustomEvent(name="user_message", value={"event_id": event_id, "text": text})
+    """What the person typed, echoed into the log so every tab and every reload shows it, with what the page
+    says until the request has a task ("正在理解你的请求…", in the language the text looks written in)."""
+    return CustomEvent(name="user_message", value={"event_id": event_id, "text": text,
+                                                   "reading": card_words(language_of(text)).reading})
 
 
-def run_started(thread_id: str, task_id: str) -> BaseEvent:
-    """The request has a task."""
-    return RunStartedEvent(thread_id=thread_id, run_id=task_id)
+def run_started(thread_id: str, task_id: str, language: Language) -> BaseEvent:
+    """The request has a task; the run's words (step times, card and chart words) in the request's language."""
+    return RunStartedEvent(thread_id=thread_id, run_id=task_id, raw_event={"labels": card_labels(language)})
 
 
 def progress(event: Progress) -> list[BaseEvent]:
@@ -105,5 +108,7 @@ def _outcome(payload: dict[str, Any], status: str) -> str:
 
 
 def _card_data(payload: dict[str, Any]) -> dict[str, Any]:
-    """What the page draws: the request, the weather days and the itinerary (the Markdown is sent as text)."""
-    return {key: payload.get(key) for key in ("task_id", "status", "intent", "request", "weather", "itinerary")}
+    """What the page draws: the request, the weather days and the itinerary (the Markdown is sent as text), and
+    the words to draw them with in the request's language."""
+    data = {key: payload.get(key) for key in ("task_id", "status", "intent", "request", "weather", "itinerary")}
+    return {**data, "labels": card_labels(reply_language(payload))}

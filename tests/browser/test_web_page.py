@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Dialog, Page, async_playwright, expect
 
+from bot.schemas import Condition, Language
+from bot.wording.cards import card_words
 from tests.browser.stack import REFERENCE, web_stack
 from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
 
@@ -69,17 +72,30 @@ async def test_reference_request_shows_steps_in_order_then_five_day_cards_and_ev
         await expect(run.locator('.step[data-step="weather"] .name')).to_have_text("天气")
         assert await cards.evaluate_all("cards => cards.map(c => c.dataset.date)") == [
             "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"]
+        zh = card_words(Language.ZH)
         for i in range(5):
             card = cards.nth(i)
             await expect(card.locator(".weather .icon")).to_have_count(1)
             label = await card.locator(".weather .label").text_content()
-            assert label in ("forecast", "climate", "offline estimate")
+            assert label in zh.sources.values()
+            condition = card.locator(".weather .condition")
+            code = await condition.get_attribute("data-condition")
+            assert await condition.text_content() == zh.conditions[Condition(code or "")]
             assert "°" in (await card.locator(".weather").text_content() or "")
-            assert "%" in (await card.locator(".rain-chance").text_content() or "")
+            assert (await card.locator(".rain-chance").text_content() or "").startswith("降水 ")
+        await expect(run.locator(".weather .condition", has_text="多云")).not_to_have_count(0)
         assert await run.locator(".mark.indoor, .mark.outdoor").count() >= 5
-        assert await run.locator(".mark.drive").count() >= 1
+        assert set(await run.locator(".mark.indoor, .mark.outdoor").all_text_contents()) == {"🏠 室内", "🌳 户外"}
+        assert "车程" in (await run.locator(".mark.drive").first.text_content() or "")
+        await expect(run.locator(".step .elapsed").first).to_contain_text("用时")
+        await expect(run.locator("details.full-text summary")).to_have_text("完整文字版")
         await expect(run.locator("svg.chart polyline")).to_have_count(2)
-        assert "Temperature and rain" in (await run.locator("svg.chart").get_attribute("aria-label") or "")
+        assert "行程期间的气温与降水" in (await run.locator("svg.chart").get_attribute("aria-label") or "")
+        await expect(run.locator(".chart-legend")).to_contain_text("最高 °C")
+        assert await run.locator("svg.chart text.day").count() == 5  # a date under each bar
+        # No English product word in a Chinese answer's cards, chart or steps (the model's own text aside).
+        shown = await run.evaluate("node => node.innerText")
+        assert not re.search(r"took|indoor|outdoor|partly cloudy|rain \d|Full text|OFFLINE|working", shown)
         await shot(page, "web-itinerary")
 
         await run.locator(".run-head a").click()  # the trace of this task
@@ -178,3 +194,60 @@ async def test_a_model_answer_full_of_markup_renders_as_text_in_cards_and_in_the
     assert dialogs == [] and injected == 0
     assert XSS[0] in cards and XSS[1] in cards  # the model's sight names, shown as typed
     assert "javascript:alert" in text  # the link is text, not a link
+
+
+async def test_an_english_request_reads_at_once_then_shows_english_card_words(tmp_path: Path) -> None:
+    async with FakeOpenAI(api_key="sk-test") as model:
+        reading = trip_reading(destinations=[{"name": "Kyoto", "days": 3}], date_words="from Dec 5")
+        plan = model_plan_with_markup()
+        model.script(completion(reading), completion(plan), completion(plan))
+        model.gate.clear()  # the model reads the request only once the page has shown it is reading
+        core = {"openai_base_url": model.base_url, "openai_api_key": "sk-test"}
+        async with web_stack(tmp_path, core=core) as web, chromium() as browser:
+            page = await browser.new_page()
+            await page.goto(web.url)
+            await expect(page.locator("#connection")).to_have_text("live")
+            await ask(page, "3 days in Kyoto from Dec 5")
+            await expect(page.locator(".bubble .reading")).to_have_text("Reading your request…")
+            await model.arrived.wait()
+            model.gate.set()
+            run = page.locator(".run")
+            await expect(run.locator(".day-card")).to_have_count(3, timeout=20_000)
+            await expect(run.locator(".reading")).to_have_count(0)  # the steps replaced it
+            await expect(page.locator(".bubble.pending")).to_have_count(0)
+            en = card_words(Language.EN)
+            conditions = await run.locator(".weather .condition").all_text_contents()
+            assert conditions and set(conditions) <= set(en.conditions.values())
+            assert set(await run.locator(".weather .label").all_text_contents()) <= set(en.sources.values())
+            rain = await run.locator(".rain-chance").all_text_contents()
+            assert all(re.fullmatch(r"rain \d+%", text) for text in rain)
+            assert set(await run.locator(".mark.outdoor").all_text_contents()) == {"🌳 outdoor"}
+            await expect(run.locator(".step .elapsed").first).to_contain_text("took")
+            await expect(run.locator("details.full-text summary")).to_have_text("Full text")
+            await expect(run.locator(".chart-legend")).to_contain_text("high °C")
+            shown = await run.evaluate("node => node.innerText")
+            await shot(page, "web-english")
+    assert not re.search(r"[降雨晴阴室户内外用时]", shown)
+
+
+async def test_a_phone_shows_one_column_and_nothing_wider_than_the_screen(tmp_path: Path) -> None:
+    async with web_stack(tmp_path) as web, chromium() as browser:
+        page = await browser.new_page(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True,
+                                      has_touch=True)
+        await page.goto(web.url)
+        await expect(page.locator("#connection")).to_have_text("live")
+        await ask(page, REFERENCE)
+        cards = page.locator(".day-card")
+        await expect(cards).to_have_count(5, timeout=20_000)
+        await expect(page.locator(".run")).to_have_attribute("data-outcome", "completed")
+        lefts = await cards.evaluate_all("cards => cards.map(c => Math.round(c.getBoundingClientRect().left))")
+        assert len(set(lefts)) == 1  # stacked: every card starts at the same x
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        widest = await page.evaluate("Math.max(...[...document.querySelectorAll('body *')]"
+                                     ".map(n => n.getBoundingClientRect().right))")
+        assert widest <= 375
+        await shot(page, "web-phone")
+        await page.locator(".run-head a").click()
+        await expect(page.locator(".trace .hop").first).to_be_visible()
+        assert await page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        await shot(page, "web-phone-trace")

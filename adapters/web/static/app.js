@@ -8,8 +8,15 @@ let csrf = "";
 
 const ICONS = { sunny: "☀️", partly_cloudy: "⛅", cloudy: "☁️", fog: "🌫️", drizzle: "🌦️", rain: "🌧️",
                 heavy_rain: "🌧️", thunderstorm: "⛈️", snow: "❄️" };
-const SOURCE_LABELS = { forecast: "forecast", climate: "climate", offline: "offline estimate" };
 const STEP_NAMES = { weather: "Weather agent", travel: "Travel agent" };
+// The words of a run come from the server in the request's language (bot/wording/cards.py); these are only
+// the fallback for an event that carries none.
+const FALLBACK = { locale: "en", reading: "Reading your request…", working: "working…", task: "task", trace: "trace",
+  took: "took {s} s", conditions: {}, sources: {}, rain: "rain {p}%", indoor: "indoor", outdoor: "outdoor",
+  drive: "{h} h drive", full_text: "Full text", weather_sentence: "{condition}, {min} to {max} °C, rain {p}% ({source})",
+  activity_sentence: "{time} {name}, {place}", drive_sentence: ", {h} h drive", chart_title: "Temperature and rain",
+  chart_day: "{date}: {min} to {max} °C, rain {p}%", chart_max: "high °C", chart_min: "low °C", chart_rain: "rain %" };
+const reading = []; // "reading your request…" bubbles waiting for their run, oldest first
 const SVG = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, ...children) {
@@ -31,6 +38,11 @@ function svg(tag, attrs) {
 
 function seconds(ms) { return (ms / 1000).toFixed(1) + " s"; }
 
+function fill(template, values) {
+  // "{p}" and the like replaced by their value; the template is ours, the values are put in as text anyway.
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
+
 // ---- the conversation -------------------------------------------------------------------------------
 
 function addBubble(node) {
@@ -40,25 +52,42 @@ function addBubble(node) {
 
 function userMessage(value) {
   addBubble(el("li", { class: "bubble user", "data-event": value.event_id, text: value.text }));
+  // Something at once: the request is being read until its run (and its first step) comes.
+  const waiting = el("li", { class: "bubble bot pending", role: "status" },
+                     el("span", { class: "reading", text: value.reading || FALLBACK.reading }));
+  reading.push(waiting);
+  addBubble(waiting);
 }
 
-function runFor(taskId, at) {
+function runFor(taskId, at, labels) {
   let run = runs.get(taskId);
-  if (run) return run;
+  if (run) {
+    if (labels) run.labels = labels;
+    return run;
+  }
+  const words = labels || FALLBACK;
   const steps = el("ol", { class: "steps", "aria-label": "Progress" });
-  const status = el("span", { class: "run-status", text: "working…" });
-  const traceLink = el("a", { href: "#trace", text: "trace" });
+  const status = el("span", { class: "run-status", text: words.working });
+  const traceLink = el("a", { href: "#trace", text: words.trace });
   traceLink.addEventListener("click", (e) => { e.preventDefault(); openTrace(taskId); });
-  const head = el("div", { class: "run-head" }, el("span", { text: "task " + taskId }), status, traceLink);
+  const head = el("div", { class: "run-head" }, el("span", { class: "task-id", text: words.task + " " + taskId }),
+                  status, traceLink);
   const node = el("li", { class: "bubble bot run", "data-task": taskId }, head, steps);
-  run = { el: node, steps, status, started: at || Date.now(), texts: [], answered: false, done: false };
+  run = { el: node, steps, status, labels: words, started: at || Date.now(), texts: [], answered: false, done: false };
   runs.set(taskId, run);
-  addBubble(node);
+  const waiting = reading.shift();
+  if (waiting) { // the request's "reading…" line stays in the run until its first step replaces it
+    steps.append(el("li", { class: "reading" }, waiting.querySelector(".reading")));
+    waiting.replaceWith(node);
+  } else addBubble(node);
   return run;
 }
 
+function stopReading(run) { for (const line of run.steps.querySelectorAll(".reading")) line.remove(); }
+
 function stepStarted(run, name, raw, at) {
   // Names and states come from the server in the request's language; the fallbacks are for old events.
+  stopReading(run);
   const item = el("li", { class: "step", "data-step": name, "data-status": "sent" },
     el("span", { class: "name", text: raw.label || STEP_NAMES[name] || name }),
     el("span", { class: "state", text: raw.state || "sent" }),
@@ -93,12 +122,14 @@ function stepState(run, name, status, label, at) {
   item.dataset.status = status;
   item.querySelector(".state").textContent = label;
   if (!["slow", "queued", "retrying"].includes(status)) {
-    item.querySelector(".elapsed").textContent = "took " + seconds(at - Number(item.dataset.at));
+    item.querySelector(".elapsed").textContent = fill(run.labels.took,
+                                                      { s: ((at - Number(item.dataset.at)) / 1000).toFixed(1) });
   }
 }
 
 function finishRun(run, status, outcome, at) {
   run.done = true;
+  stopReading(run);
   run.el.dataset.outcome = status;
   run.status.textContent = (outcome || status) + " · " + seconds(at - run.started);
 }
@@ -140,96 +171,129 @@ function markdown(text) {
   return root;
 }
 
-function weatherRow(w) {
-  const source = SOURCE_LABELS[w.source] || w.source;
+function conditionName(w, L) { return (L.conditions || {})[w.condition] || w.condition.replace(/_/g, " "); }
+
+function sourceName(w, L) { return (L.sources || {})[w.source] || w.source; }
+
+function weatherRow(w, L) {
   return el("div", { class: "weather" },
     el("span", { class: "icon", "aria-hidden": "true", text: ICONS[w.condition] || "🌡️" }),
-    el("span", { class: "condition", text: w.condition.replace("_", " ") }),
+    el("span", { class: "condition", "data-condition": w.condition, text: conditionName(w, L) }),
     el("span", { class: "temps" }, el("span", { class: "tmin", text: Math.round(w.temp_min_c) + "°" }),
        document.createTextNode(" – "), el("span", { class: "tmax", text: Math.round(w.temp_max_c) + "°C" })),
-    el("span", { class: "rain-chance", text: "rain " + w.precipitation_probability + "%" }),
-    el("span", { class: "label " + w.source, "data-source": w.source, text: source }));
+    el("span", { class: "rain-chance", text: fill(L.rain, { p: w.precipitation_probability }) }),
+    el("span", { class: "label " + w.source, "data-source": w.source, text: sourceName(w, L) }));
 }
 
-function weatherSentence(w) {
-  return `${w.condition.replace("_", " ")}, ${Math.round(w.temp_min_c)} to ${Math.round(w.temp_max_c)} °C, ` +
-         `rain chance ${w.precipitation_probability}% (${SOURCE_LABELS[w.source] || w.source})`;
+function weatherSentence(w, L) {
+  return fill(L.weather_sentence, { condition: conditionName(w, L), min: Math.round(w.temp_min_c),
+                                    max: Math.round(w.temp_max_c), p: w.precipitation_probability,
+                                    source: sourceName(w, L) });
 }
 
-function dayCard(day, w) {
+function dayCard(day, w, L) {
   const card = el("article", { class: "day-card", "data-date": day.date });
   card.append(el("div", { class: "date", text: day.date + (day.city ? " · " + day.city : "") }),
               el("h4", { text: day.title }));
-  if (w) card.append(weatherRow(w));
+  if (w) card.append(weatherRow(w, L));
   const list = el("ul", { class: "activities" });
   const spoken = [];
   for (const a of day.activities || []) {
     const item = el("li", {}, el("span", { class: "time", text: a.time }), el("span", { class: "name", text: a.name }));
-    const place = a.indoor ? "indoor" : "outdoor";
+    const place = a.indoor ? L.indoor : L.outdoor;
     if (a.kind !== "travel" && a.kind !== "meal" && a.kind !== "snack") {
-      item.append(el("span", { class: "mark " + place, text: a.indoor ? "🏠 indoor" : "🌳 outdoor" }));
+      item.append(el("span", { class: "mark " + (a.indoor ? "indoor" : "outdoor"), text: (a.indoor ? "🏠 " : "🌳 ") + place }));
     }
-    if (a.drive_hours) item.append(el("span", { class: "mark drive", text: "🚗 " + a.drive_hours + " h drive" }));
+    if (a.drive_hours) item.append(el("span", { class: "mark drive", text: "🚗 " + fill(L.drive, { h: a.drive_hours }) }));
     list.append(item);
-    spoken.push(`${a.time} ${a.name}, ${place}` + (a.drive_hours ? `, ${a.drive_hours} hours' drive` : ""));
+    spoken.push(fill(L.activity_sentence, { time: a.time, name: a.name, place }) +
+                (a.drive_hours ? fill(L.drive_sentence, { h: a.drive_hours }) : ""));
   }
   card.append(list);
-  card.setAttribute("aria-label", `${day.date} ${day.title}` + (w ? ": " + weatherSentence(w) : ""));
+  card.setAttribute("aria-label", `${day.date} ${day.title}` + (w ? ": " + weatherSentence(w, L) : ""));
   card.append(el("p", { class: "sr-only", text: spoken.join("; ") }));
   return card;
 }
 
-function chart(days) {
-  // Temperature lines (max red, min blue) over rain-chance bars, one column per day.
-  const width = Math.max(240, 70 * days.length + 40), height = 150, top = 12, bottom = 120, left = 30;
+function niceStep(range) {
+  for (const step of [1, 2, 5, 10, 20]) if (range / step <= 5) return step;
+  return 50;
+}
+
+function weekday(date, locale) {
+  const day = new Date(date + "T12:00:00");
+  return Number.isNaN(day.getTime()) ? "" : day.toLocaleDateString(locale || "en", { weekday: "short" });
+}
+
+function legend(L) {
+  // In HTML above the drawing, so it wraps on a narrow screen instead of crowding the plot.
+  const item = (cls, text) => el("span", { class: "key" }, el("span", { class: "swatch " + cls }), el("span", { text }));
+  return el("div", { class: "chart-legend", "aria-hidden": "true" },
+            item("tmax", L.chart_max), item("tmin", L.chart_min), item("rain", L.chart_rain));
+}
+
+function chart(days, L) {
+  // One column per day: rain-chance bars on the right-hand scale (0–100 %), the daily high and low lines on
+  // the left-hand °C scale, the date and weekday under each bar.
+  const col = 64, left = 40, right = 40, top = 26, bottom = 140;
+  const width = Math.max(320, left + right + col * days.length), height = 174;
   const temps = days.flatMap((d) => [d.temp_min_c, d.temp_max_c]);
-  const lo = Math.floor(Math.min(...temps) - 2), hi = Math.ceil(Math.max(...temps) + 2);
-  const x = (i) => left + 35 + i * 70;
-  const y = (t) => bottom - ((t - lo) / (hi - lo || 1)) * (bottom - top);
+  const step = niceStep(Math.max(...temps) - Math.min(...temps) + 4);
+  const lo = Math.floor((Math.min(...temps) - 2) / step) * step;
+  const hi = Math.max(lo + step, Math.ceil((Math.max(...temps) + 3) / step) * step);
+  const x = (i) => left + col * (i + 0.5);
+  const y = (t) => bottom - ((t - lo) / (hi - lo)) * (bottom - top);
+  const yRain = (p) => bottom - (p / 100) * (bottom - top);
+  const text = (attrs, value) => { const t = svg("text", attrs); t.textContent = value; return t; };
   const root = svg("svg", { class: "chart", viewBox: `0 0 ${width} ${height}`,
-                                 width: Math.round(width * 1.5), height: Math.round(height * 1.5), role: "img" });
-  const summary = days.map((d) => `${d.date}: ${Math.round(d.temp_min_c)}–${Math.round(d.temp_max_c)} °C, ` +
-                                  `rain ${d.precipitation_probability}%`).join("; ");
-  root.setAttribute("aria-label", "Temperature and rain over the trip. " + summary);
-  const title = svg("title"); title.textContent = "Temperature and rain over the trip"; root.append(title);
+                            width: Math.round(width * 1.5), height: Math.round(height * 1.5), role: "img" });
+  const summary = days.map((d) => fill(L.chart_day, { date: d.date, min: Math.round(d.temp_min_c),
+                                                      max: Math.round(d.temp_max_c), p: d.precipitation_probability }));
+  root.setAttribute("aria-label", L.chart_title + ". " + summary.join("; "));
+  const title = svg("title"); title.textContent = L.chart_title; root.append(title);
+  for (let t = lo; t <= hi; t += step) { // the °C scale: a grid line and its figure on the left
+    root.append(svg("line", { class: "grid", x1: left, y1: y(t), x2: width - right, y2: y(t) }));
+    root.append(text({ class: "axis-temp", x: left - 5, y: y(t) + 3.5, "text-anchor": "end" }, t + "°"));
+  }
+  for (const p of [0, 50, 100]) { // the rain scale on the right
+    root.append(svg("line", { class: "axis", x1: width - right, y1: yRain(p), x2: width - right + 3, y2: yRain(p) }));
+    root.append(text({ class: "axis-rain", x: width - right + 5, y: yRain(p) + 3.5 }, p + "%"));
+  }
+  root.append(svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: bottom }));
+  root.append(svg("line", { class: "axis", x1: width - right, y1: top, x2: width - right, y2: bottom }));
+  root.append(text({ class: "axis-title", x: left - 5, y: top - 14, "text-anchor": "end" }, "°C"));
+  root.append(text({ class: "axis-title", x: width - right + 5, y: top - 14 }, "%"));
   days.forEach((d, i) => {
-    const h = (d.precipitation_probability / 100) * (bottom - top);
+    const h = bottom - yRain(d.precipitation_probability);
     root.append(svg("rect", { class: "rain", x: x(i) - 12, y: bottom - h, width: 24, height: h }));
-    const label = svg("text", { x: x(i), y: bottom + 14, "text-anchor": "middle" });
-    label.textContent = d.date.slice(5); root.append(label);
-    const rain = svg("text", { x: x(i), y: bottom + 27, "text-anchor": "middle" });
-    rain.textContent = d.precipitation_probability + "%"; root.append(rain);
+    root.append(text({ class: "day", x: x(i), y: bottom + 14, "text-anchor": "middle" }, d.date.slice(5)));
+    root.append(text({ class: "weekday", x: x(i), y: bottom + 27, "text-anchor": "middle" }, weekday(d.date, L.locale)));
   });
-  for (const [key, cls] of [["temp_max_c", "tmax"], ["temp_min_c", "tmin"]]) {
+  root.append(svg("line", { class: "axis", x1: left, y1: bottom, x2: width - right, y2: bottom }));
+  for (const [key, cls, dy] of [["temp_max_c", "tmax", -6], ["temp_min_c", "tmin", 13]]) {
     const points = days.map((d, i) => `${x(i)},${y(d[key]).toFixed(1)}`).join(" ");
     root.append(svg("polyline", { class: cls, points, fill: "none", "stroke-width": 2 }));
     days.forEach((d, i) => {
-      const t = svg("text", { x: x(i), y: y(d[key]) + (cls === "tmax" ? -5 : 12), "text-anchor": "middle" });
-      t.textContent = Math.round(d[key]) + "°"; root.append(t);
+      root.append(svg("circle", { class: cls, cx: x(i), cy: y(d[key]).toFixed(1), r: 2.5 }));
+      root.append(text({ class: "value " + cls, x: x(i), y: y(d[key]) + dy, "text-anchor": "middle" },
+                       Math.round(d[key]) + "°"));
     });
   }
-  const axis = svg("text", { x: 2, y: top + 4 }); axis.textContent = hi + "°"; root.append(axis);
-  // Legend: what each mark is (max, min, rain chance).
-  [["tmax", "max °C"], ["tmin", "min °C"]].forEach(([cls, label], i) => {
-    const x0 = width - 150 + i * 60;
-    root.append(svg("line", { class: cls, x1: x0, y1: 6, x2: x0 + 14, y2: 6, "stroke-width": 2 }));
-    const t = svg("text", { x: x0 + 17, y: 9 }); t.textContent = label; root.append(t);
-  });
-  root.append(svg("rect", { class: "rain", x: width - 30, y: 1, width: 8, height: 9 }));
-  const r = svg("text", { x: width - 19, y: 9 }); r.textContent = "%"; root.append(r);
-  return root;
+  return el("figure", { class: "chart-box" }, legend(L), root);
 }
 
 function renderAnswer(run, data) {
+  const L = data.labels || run.labels;
+  run.labels = L;
   const weather = new Map((data.weather || []).map((w) => [w.date, w]));
   const plan = data.itinerary || [];
   const visual = el("div", { class: "visual" });
   if (plan.length || weather.size) {
     const days = el("div", { class: "days", role: "list" });
-    const cards = plan.length ? plan.map((d) => dayCard(d, weather.get(d.date)))
-                              : [...weather.values()].map((w) => dayCard({ date: w.date, title: "", activities: [] }, w));
+    const cards = plan.length ? plan.map((d) => dayCard(d, weather.get(d.date), L))
+                              : [...weather.values()].map((w) => dayCard({ date: w.date, title: "", activities: [] }, w, L));
     for (const card of cards) { card.setAttribute("role", "listitem"); days.append(card); }
-    if (weather.size) visual.append(chart([...weather.values()]));
+    if (weather.size) visual.append(chart([...weather.values()], L));
     visual.append(days);
   }
   run.answerVisual = visual;
@@ -240,8 +304,9 @@ function placeAnswer(run) {
   // Cards first, when there are any (the text then folds away); the text alone otherwise.
   if (!run.answerText || !run.answerVisual || run.placed) return;
   run.placed = true;
+  stopReading(run);
   if (run.answerVisual.childElementCount) {
-    const details = el("details", { class: "full-text" }, el("summary", { text: "Full text" }), run.answerText);
+    const details = el("details", { class: "full-text" }, el("summary", { text: run.labels.full_text }), run.answerText);
     run.el.append(run.answerVisual, details);
   } else run.el.append(run.answerText);
 }
@@ -252,7 +317,7 @@ function handle(event) {
   const at = event.timestamp || Date.now();
   const raw = event.rawEvent || {};
   switch (event.type) {
-    case "RUN_STARTED": runFor(event.runId, at); break;
+    case "RUN_STARTED": runFor(event.runId, at, raw.labels); break;
     case "STEP_STARTED": if (raw.task_id) stepStarted(runFor(raw.task_id, at), event.stepName, raw, at); break;
     case "STEP_FINISHED":
       if (raw.task_id && raw.status === "ok") stepState(runFor(raw.task_id, at), event.stepName, "ok", raw.state || "done", at);
@@ -288,7 +353,7 @@ function custom(name, value, at) {
   else if (name === "step_queued" && value.text) stepState(runFor(value.task_id, at), value.step, "queued", value.text, at);
   else if (name === "step_failed") stepState(runFor(value.task_id, at), value.step, "failed", value.state || "failed", at);
   else if (name === "answer" && value.task_id) {
-    const run = runFor(value.task_id, at);
+    const run = runFor(value.task_id, at, value.labels);
     if (!run.answerVisual) renderAnswer(run, value);
   }
 }
