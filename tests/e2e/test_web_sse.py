@@ -46,6 +46,13 @@ async def test_reference_request_streams_steps_in_order_then_five_days_with_weat
                for d in days)
     text = "".join(e.data["delta"] for e in seen if e.type == "TEXT_MESSAGE_CONTENT")
     assert "杭州" in text
+    # The page's words come with the events, in the request's language: nothing to translate in the browser.
+    assert seen[0].data["value"]["reading"] == "正在理解你的请求…"  # shown before the request is read
+    started = next(e.data for e in seen if e.type == "RUN_STARTED")
+    assert started["rawEvent"]["labels"]["took"] == "用时 {s} 秒"
+    words = answer["labels"]
+    assert words["indoor"] == "室内" and words["outdoor"] == "户外" and words["conditions"]["partly_cloudy"] == "多云"
+    assert {w["condition"] for w in answer["weather"]} <= set(words["conditions"])
 
 
 async def test_a_reconnect_with_last_event_id_resumes_without_loss_or_repeats(tmp_path: Path) -> None:
