@@ -106,6 +106,7 @@ class Settings(BaseSettings):
 
     # --- operations: Prometheus endpoint (0 = off) and Apache RocketMQ's NameServer for `tourguide status`
     metrics_port: int = Field(default=0, ge=0, le=65535, validation_alias=_env("TOURGUIDE_METRICS_PORT"))
+    metrics_host: str = Field(default="127.0.0.1", validation_alias=_env("TOURGUIDE_METRICS_HOST"))  # 0.0.0.0: all
     rocketmq_namesrv: str = Field(default="", validation_alias=_env("TOURGUIDE_ROCKETMQ_NAMESRV"))
 
     @field_validator("priority_rules")

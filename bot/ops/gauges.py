@@ -49,7 +49,7 @@ async def _refresh_forever(settings: Settings, every_s: float) -> None:
 @contextlib.asynccontextmanager
 async def metrics_endpoint(settings: Settings, every_s: float | None = None) -> AsyncIterator[int]:
     """``/metrics`` on ``TOURGUIDE_METRICS_PORT`` (nothing when it is 0) until the block exits; yields the port."""
-    async with metrics.serving(settings.metrics_port) as port:
+    async with metrics.serving(settings.metrics_port, settings.metrics_host) as port:
         if not port:
             yield 0
             return
