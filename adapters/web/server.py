@@ -10,6 +10,7 @@ from aiohttp import web
 
 from adapters.web.events import resume_point
 from adapters.web.guard import SESSION_KEY, TOKEN_KEY, guard, is_admin, on_prepare, session_of
+from bot.wording.page import browser_language, page_labels
 
 if TYPE_CHECKING:
     from adapters.web.adapter import WebAdapter
@@ -46,13 +47,15 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def session_info(request: web.Request) -> web.Response:
-    """The CSRF token for this browser's POSTs (readable only by our own origin's script)."""
+    """The CSRF token for this browser's POSTs (readable only by our own origin's script), and the page's words
+    in the browser's language."""
     session = session_of(request)
     adapter = request.app[ADAPTER_KEY]
     admin = adapter.settings.admin_token.get_secret_value()
+    words = page_labels(browser_language(request.headers.get("Accept-Language", "")))
     return web.json_response({"csrf": adapter.sessions.csrf_token(session.conversation),
-                              "thread": session.thread_id, "admin": is_admin(request, admin)},
-                             headers={"Cache-Control": "no-store"})
+                              "thread": session.thread_id, "admin": is_admin(request, admin), "words": words},
+                             headers={"Cache-Control": "no-store", "Vary": "Accept-Language"})
 
 
 async def post_message(request: web.Request) -> web.Response:

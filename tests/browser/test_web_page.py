@@ -54,9 +54,11 @@ async def ask(page: Page, text: str) -> None:
 
 async def test_reference_request_shows_steps_in_order_then_five_day_cards_and_every_hop(tmp_path: Path) -> None:
     async with web_stack(tmp_path, agent_latency_s=0.3) as web, chromium() as browser:
-        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        page = await browser.new_page(viewport={"width": 1100, "height": 900}, locale="zh-CN")
         await page.goto(web.url)
-        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#connection")).to_have_text("已连接")  # the page in the browser's language
+        await expect(page.locator("#send")).to_have_text("发送")
+        assert await page.evaluate("document.documentElement.lang") == "zh-CN"
         await ask(page, REFERENCE)
         run = page.locator(".run")
         await expect(run.locator('.step[data-step="weather"]')).to_be_visible()
@@ -117,7 +119,7 @@ async def test_reloading_mid_request_reattaches_and_the_answer_arrives_exactly_o
     async with web_stack(tmp_path, agent_latency_s=1.0) as web, chromium() as browser:
         page = await browser.new_page()
         await page.goto(web.url)
-        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         await ask(page, REFERENCE)
         await expect(page.locator('.step[data-step="weather"]')).to_be_visible()
         assert await page.locator(".answer-text").count() == 0  # still working
@@ -142,7 +144,7 @@ async def test_script_markup_and_javascript_links_render_as_text(tmp_path: Path)
 
         page.on("dialog", dismiss)
         await page.goto(web.url)
-        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         for text in XSS:
             await ask(page, text)
             await expect(page.locator(".bubble.user").last).to_have_text(text)
@@ -183,7 +185,7 @@ async def test_a_model_answer_full_of_markup_renders_as_text_in_cards_and_in_the
 
             page.on("dialog", dismiss)
             await page.goto(web.url)
-            await expect(page.locator("#connection")).to_have_text("live")
+            await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
             await ask(page, "3 days in Kyoto from Dec 5")
             await expect(page.locator(".day-card")).to_have_count(3, timeout=20_000)
             await page.locator("details.full-text summary").click()
@@ -204,9 +206,10 @@ async def test_an_english_request_reads_at_once_then_shows_english_card_words(tm
         model.gate.clear()  # the model reads the request only once the page has shown it is reading
         core = {"openai_base_url": model.base_url, "openai_api_key": "sk-test"}
         async with web_stack(tmp_path, core=core) as web, chromium() as browser:
-            page = await browser.new_page()
+            page = await browser.new_page(locale="en-GB")
             await page.goto(web.url)
             await expect(page.locator("#connection")).to_have_text("live")
+            await expect(page.locator("#send")).to_have_text("Send")
             await ask(page, "3 days in Kyoto from Dec 5")
             await expect(page.locator(".bubble .reading")).to_have_text("Reading your request…")
             await model.arrived.wait()
@@ -235,7 +238,7 @@ async def test_a_phone_shows_one_column_and_nothing_wider_than_the_screen(tmp_pa
         page = await browser.new_page(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True,
                                       has_touch=True)
         await page.goto(web.url)
-        await expect(page.locator("#connection")).to_have_text("live")
+        await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         await ask(page, REFERENCE)
         cards = page.locator(".day-card")
         await expect(cards).to_have_count(5, timeout=20_000)

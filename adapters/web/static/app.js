@@ -17,6 +17,11 @@ const FALLBACK = { locale: "en", reading: "Reading your request…", working: "w
   activity_sentence: "{time} {name}, {place}", drive_sentence: ", {h} h drive", chart_title: "Temperature and rain",
   chart_day: "{date}: {min} to {max} °C, rain {p}%", chart_max: "high °C", chart_min: "low °C", chart_rain: "rain %" };
 const reading = []; // "reading your request…" bubbles waiting for their run, oldest first
+// The page's own words, in the browser's language, come with the session (bot/wording/page.py).
+let words = { live: "live", reconnecting: "reconnecting…", too_many: "Too many requests: try again in {s} s.",
+  not_sent: "Could not send: {error}", unreachable: "Could not reach the server: {error}",
+  new_conversation: "New conversation: the next request starts from scratch.", search_failed: "Search failed: {error}",
+  no_match: "No task of yours matches.", hops_over: "{n} hops over {t}" };
 const SVG = "http://www.w3.org/2000/svg";
 
 function el(tag, attrs, ...children) {
@@ -360,8 +365,11 @@ function custom(name, value, at) {
 
 function connect() {
   const source = new EventSource("/events");
-  source.onopen = () => { $("connection").textContent = "live"; };
-  source.onerror = () => { $("connection").textContent = "reconnecting…"; };
+  source.onopen = () => { $("connection").textContent = words.live; $("connection").dataset.state = "live"; };
+  source.onerror = () => {
+    $("connection").textContent = words.reconnecting;
+    $("connection").dataset.state = "reconnecting";
+  };
   source.onmessage = (message) => {
     try { handle(JSON.parse(message.data)); } catch (err) { console.error(err); }
   };
@@ -371,7 +379,24 @@ function connect() {
 
 async function session() {
   const response = await fetch("/api/session", { credentials: "same-origin" });
-  csrf = (await response.json()).csrf;
+  const body = await response.json();
+  csrf = body.csrf;
+  if (body.words) { words = { ...words, ...body.words }; applyWords(); }
+}
+
+function applyWords() {
+  // The static page is written in English; these put it in the browser's language.
+  if (words.lang) document.documentElement.lang = words.lang;
+  const put = (attr, apply) => {
+    for (const node of document.querySelectorAll(`[${attr}]`)) {
+      const text = words[node.getAttribute(attr)];
+      if (text) apply(node, text);
+    }
+  };
+  put("data-word", (node, text) => { node.textContent = text; });
+  put("data-word-placeholder", (node, text) => { node.placeholder = text; });
+  put("data-word-title", (node, text) => { node.title = text; });
+  put("data-word-label", (node, text) => { node.setAttribute("aria-label", text); });
 }
 
 async function send(text, retried) {
@@ -382,12 +407,12 @@ async function send(text, retried) {
   if (response.status === 403 && !retried) { await session(); return send(text, true); } // server restarted
   if (response.status === 429) {
     const body = await response.json();
-    $("notice").textContent = `Too many requests: try again in ${Math.ceil(body.retry_after_s)} s.`;
+    $("notice").textContent = fill(words.too_many, { s: Math.ceil(body.retry_after_s) });
     return;
   }
-  if (!response.ok) { $("notice").textContent = "Could not send: " + (await response.text()); return; }
+  if (!response.ok) { $("notice").textContent = fill(words.not_sent, { error: await response.text() }); return; }
   const body = await response.json();
-  if (body.new_conversation) addBubble(el("li", { class: "bubble bot", text: "New conversation: the next request starts from scratch." }));
+  if (body.new_conversation) addBubble(el("li", { class: "bubble bot", text: words.new_conversation }));
 }
 
 function onSubmit(e) {
@@ -396,7 +421,7 @@ function onSubmit(e) {
   if (!text) return;
   $("text").value = "";
   $("notice").textContent = "";
-  send(text, false).catch((err) => { $("notice").textContent = "Could not send: " + err; });
+  send(text, false).catch((err) => { $("notice").textContent = fill(words.not_sent, { error: err }); });
 }
 
 // ---- trace view -------------------------------------------------------------------------------------
@@ -439,7 +464,7 @@ function traceBlock(task) {
       el("span", { class: "detail", text: h.detail })));
   });
   return el("section", { class: "trace", "data-task": task.task_id },
-            el("h3", { text: task.task_id + ` · ${hops.length} hops over ${ms(span * 1000)}` }), axis, list);
+            el("h3", { text: task.task_id + " · " + fill(words.hops_over, { n: hops.length, t: ms(span * 1000) }) }), axis, list);
 }
 
 async function searchTraces(e) {
@@ -451,9 +476,9 @@ async function searchTraces(e) {
                                { credentials: "same-origin", headers });
   const results = $("trace-results");
   results.replaceChildren();
-  if (!response.ok) { results.append(el("p", { text: "Search failed: " + response.status })); return; }
+  if (!response.ok) { results.append(el("p", { text: fill(words.search_failed, { error: response.status }) })); return; }
   const body = await response.json();
-  if (!body.tasks.length) results.append(el("p", { text: "No task of yours matches." }));
+  if (!body.tasks.length) results.append(el("p", { text: words.no_match }));
   for (const task of body.tasks) results.append(traceBlock(task));
 }
 
@@ -468,5 +493,5 @@ document.addEventListener("DOMContentLoaded", () => {
   $("tab-chat").addEventListener("click", () => showView(false));
   $("tab-trace").addEventListener("click", () => { showView(true); searchTraces(); });
   $("trace-search").addEventListener("submit", searchTraces);
-  session().then(connect, (err) => { $("notice").textContent = "Could not reach the server: " + err; });
+  session().then(connect, (err) => { $("notice").textContent = fill(words.unreachable, { error: err }); });
 });
