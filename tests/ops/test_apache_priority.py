@@ -85,3 +85,13 @@ async def test_a_retried_message_waits_behind_the_backlog_on_apache() -> None:
     assert starts[0] == ("high", 7, 1) and starts[retried][1] == 7
     # due after ~1-3 s, i.e. after some 10-30 lows; it came after at least 100 of them
     assert retried > 100, f"the retry came back at {retried}: #10350 may be fixed, update docs/apache-rocketmq.md"
+
+
+async def test_the_product_resources_are_created_as_mqadmin_lines_declare_them() -> None:
+    """`tourguide topics mqadmin`: the task topics as PRIORITY topics with one queue per level, and the dead-letter
+    reader groups, accepted by Apache RocketMQ 5.5."""
+    session = apache_session()
+    await asyncio.to_thread(session.provision_product)
+    status = await asyncio.to_thread(_mqadmin, session.state.namesrv, ["topicStatus", "-t", "WeatherAgentTask"])
+    queues = [line for line in status.splitlines() if line.split()[:1] == ["broker-a"]]
+    assert len(queues) == PRIORITY_LEVELS
