@@ -74,6 +74,10 @@ class Supervisor:
         self._timers = Timers(self._on_timer)
         self._adopter: asyncio.Task[None] | None = None
 
+    def runs(self, task_id: str) -> bool:
+        """Whether this process runs the session now (it is held in memory here)."""
+        return task_id in self._sessions
+
     def add_listener(self, listener: Listener) -> None:
         """Be told about progress of every session."""
         self._listeners.append(listener)
@@ -157,6 +161,7 @@ class Supervisor:
         version = await self._store.record_result(task_id, step_id, status, **outcome)
         if version is None:
             if task_id in self._sessions:  # final in SQLite but not here: another process got there first
+                log.info("step %s already final elsewhere: reloaded", step_id)
                 await self._load(task_id)
             return None
         return await self._committed(task_id, step_id, version, status=status, **outcome)
@@ -166,6 +171,8 @@ class Supervisor:
         (``version`` is its own plus one), reloaded from SQLite otherwise."""
         cached = self._sessions.get(task_id)
         if cached is None or cached.version + 1 != version:
+            if cached is not None:
+                log.info("session changed elsewhere (version %d, not %d): reloaded", version, cached.version + 1)
             return await self._load(task_id)
         steps = tuple(replace(s, **changes) if s.step_id == step_id else s for s in cached.steps)
         session = self._sessions[task_id] = replace(cached, steps=steps, version=version)
