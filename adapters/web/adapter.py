@@ -106,7 +106,11 @@ class WebAdapter:
         ref = ConversationRef(platform=PLATFORM, channel=session.conversation, thread=session.thread,
                               user=session.conversation)
         message = InboundMessage(ref=ref, event_id=event_id, text=text, received_at=datetime.now(UTC))
-        submitted = await self.requests.submit(message)
+        try:
+            submitted = await self.requests.submit(message)
+        except BaseException:  # the page stops saying it is reading this one (the POST reports why)
+            session.log.append(agui.not_taken(event_id))
+            raise
         with log_context(task_id=submitted.task_id, platform=PLATFORM):
             self._start_run(session, submitted.task_id, session.languages.get(submitted.task_id, language_of(text)))
             self._claim(session, submitted.task_id)

@@ -42,6 +42,11 @@ def user_message(event_id: str, text: str) -> BaseEvent:
                                                    "reading": card_words(language_of(text)).reading})
 
 
+def not_taken(event_id: str) -> BaseEvent:
+    """The message echoed as ``event_id`` did not become a request (the core refused or failed to take it)."""
+    return CustomEvent(name="not_taken", value={"event_id": event_id})
+
+
 def run_started(thread_id: str, task_id: str, language: Language) -> BaseEvent:
     """The request has a task; the run's words (step times, card and chart words) in the request's language."""
     return RunStartedEvent(thread_id=thread_id, run_id=task_id, raw_event={"labels": card_labels(language)})

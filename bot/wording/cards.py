@@ -20,6 +20,7 @@ class CardWords:
 
     locale: str  # a BCP 47 tag for the page's own date formatting (weekday names)
     reading: str  # shown as soon as a request is sent, before its first step goes out
+    progress: str  # the list of a run's steps (screen readers)
     working: str  # a run's status until its answer is in
     task: str  # before the task ID in a run's head
     trace: str  # the link to a run's message trace
@@ -44,6 +45,7 @@ class CardWords:
 EN = CardWords(
     locale="en",
     reading="Reading your request…",
+    progress="Progress",
     working="working…",
     task="task",
     trace="trace",
@@ -72,6 +74,7 @@ EN = CardWords(
 ZH = CardWords(
     locale="zh-CN",
     reading="正在理解你的请求…",
+    progress="进度",
     working="处理中…",
     task="任务",
     trace="消息轨迹",

@@ -11,7 +11,7 @@ const ICONS = { sunny: "☀️", partly_cloudy: "⛅", cloudy: "☁️", fog: "�
 const STEP_NAMES = { weather: "Weather agent", travel: "Travel agent" };
 // The words of a run come from the server in the request's language (bot/wording/cards.py); these are only
 // the fallback for an event that carries none.
-const FALLBACK = { locale: "en", reading: "Reading your request…", working: "working…", task: "task", trace: "trace",
+const FALLBACK = { locale: "en", reading: "Reading your request…", progress: "Progress", working: "working…", task: "task", trace: "trace",
   took: "took {s} s", conditions: {}, sources: {}, rain: "rain {p}%", indoor: "indoor", outdoor: "outdoor",
   drive: "{h} h drive", full_text: "Full text", weather_sentence: "{condition}, {min} to {max} °C, rain {p}% ({source})",
   activity_sentence: "{time} {name}, {place}", drive_sentence: ", {h} h drive", chart_title: "Temperature and rain",
@@ -58,7 +58,7 @@ function addBubble(node) {
 function userMessage(value) {
   addBubble(el("li", { class: "bubble user", "data-event": value.event_id, text: value.text }));
   // Something at once: the request is being read until its run (and its first step) comes.
-  const waiting = el("li", { class: "bubble bot pending", role: "status" },
+  const waiting = el("li", { class: "bubble bot pending", role: "status", "data-event": value.event_id },
                      el("span", { class: "reading", text: value.reading || FALLBACK.reading }));
   reading.push(waiting);
   addBubble(waiting);
@@ -71,7 +71,7 @@ function runFor(taskId, at, labels) {
     return run;
   }
   const words = labels || FALLBACK;
-  const steps = el("ol", { class: "steps", "aria-label": "Progress" });
+  const steps = el("ol", { class: "steps", "aria-label": words.progress });
   const status = el("span", { class: "run-status", text: words.working });
   const traceLink = el("a", { href: "#trace", text: words.trace });
   traceLink.addEventListener("click", (e) => { e.preventDefault(); openTrace(taskId); });
@@ -86,6 +86,12 @@ function runFor(taskId, at, labels) {
     waiting.replaceWith(node);
   } else addBubble(node);
   return run;
+}
+
+function notTaken(value) {
+  // The message did not become a request: nothing will replace its "reading…" line.
+  const i = reading.findIndex((node) => node.dataset.event === value.event_id);
+  if (i >= 0) reading.splice(i, 1)[0].remove();
 }
 
 function stopReading(run) { for (const line of run.steps.querySelectorAll(".reading")) line.remove(); }
@@ -353,6 +359,7 @@ function handle(event) {
 
 function custom(name, value, at) {
   if (name === "user_message") userMessage(value);
+  else if (name === "not_taken") notTaken(value);
   else if (name === "step_slow") stepState(runFor(value.task_id, at), value.step, "slow", value.state || "slow", at);
   else if (name === "step_delivery") stepDelivery(runFor(value.task_id, at), value);
   else if (name === "step_queued" && value.text) stepState(runFor(value.task_id, at), value.step, "queued", value.text, at);
