@@ -279,6 +279,7 @@ class Supervisor:
                 changed = await self._record(session.task_id, step.step_id, StepStatus.FAILED,
                                              error="no result before the deadline", error_kind=ErrorKind.TIMEOUT)
                 if changed is not None:
+                    self._queue.done(session.task_id, step.step_id)  # given up on: it no longer waits in line
                     await self._emit(_progress(changed, Phase.FAILED, step.kind, "timeout"))
 
     async def _adopt(self) -> None:
