@@ -3,8 +3,9 @@
 One run per task (``run_id`` = task ID, ``thread_id`` = the browser's conversation): RUN_STARTED, a
 STEP_STARTED / STEP_FINISHED pair per agent step, the answer as TEXT_MESSAGE_START / CONTENT / END,
 then RUN_FINISHED (or RUN_ERROR when the request failed). What AG-UI has no event for travels as
-CUSTOM events: the user's own message (so a reloaded page can show it), a slow step, a failed step,
-and the structured answer that the day cards are drawn from.
+CUSTOM events: the user's own message (so a reloaded page can show it), a message the core did not take,
+a slow step, a failed step, and the structured answer that the day cards are drawn from. The words the
+page shows for a run travel with it in the request's language (``labels``, from :mod:`bot.wording.cards`).
 """
 
 from __future__ import annotations

@@ -246,7 +246,8 @@ function legend(L) {
 function chart(days, L) {
   // One column per day: rain-chance bars on the right-hand scale (0–100 %), the daily high and low lines on
   // the left-hand °C scale, the date and weekday under each bar.
-  const col = 64, left = 40, right = 40, top = 26, bottom = 140;
+  const left = 40, right = 40, top = 26, bottom = 140;
+  const col = Math.max(64, (320 - left - right) / days.length); // a short trip still spans the plot
   const width = Math.max(320, left + right + col * days.length), height = 174;
   const temps = days.flatMap((d) => [d.temp_min_c, d.temp_max_c]);
   const step = niceStep(Math.max(...temps) - Math.min(...temps) + 4);
