@@ -30,13 +30,15 @@ import httpx
 import requests
 from dingtalk_stream.frames import AckMessage
 
+from adapters.dingtalk.budget import CallBudget
 from adapters.dingtalk.card import CardApi
 from adapters.dingtalk.http import http_callback
+from adapters.dingtalk.markdown import for_dingtalk
 from adapters.dingtalk.progress import ProgressCards
 from adapters.dingtalk.sender import ConversationLimiter, DingTalkSender, split_markdown
 from adapters.dingtalk.settings import DingTalkSettings
 from bot.logs import log_context
-from bot.models import ConversationRef, InboundMessage, Progress, Reply
+from bot.models import ConversationRef, InboundMessage, Progress, Reply, SessionStatus
 from bot.ports import AcceptedParts, Requests
 from bot.schemas import Language
 from bot.wording import reply_language, wording
@@ -160,8 +162,9 @@ class DingTalkAdapter:
                 robot_code=settings.robot_code,
                 limiter=ConversationLimiter(settings.rate_per_minute, settings.rate_window_s))
             if settings.card_template_id:  # closed before the HTTP client they use
-                self._cards = await stack.enter_async_context(
-                    ProgressCards(CardApi(sender, settings.card_template_id)))
+                budget = CallBudget(settings.card_qps)  # one for every card of this bot
+                self._cards = await stack.enter_async_context(ProgressCards(
+                    CardApi(sender, settings.card_template_id, budget), interval_s=settings.card_interval_s))
             stack.push_async_callback(self._stop_tasks)
             if settings.serving == "http":
                 self.url = await stack.enter_async_context(
@@ -245,9 +248,14 @@ class DingTalkAdapter:
         """Send an outbox answer to its conversation (raises ExternalServiceError / RateLimited).
 
         A long answer goes out in parts; each accepted part is reported, so a retry (also after a
-        restart) resumes with the first part DingTalk has not accepted yet.
+        restart) resumes with the first part DingTalk has not accepted yet. The progress card ends first
+        (finished or failed): once the answer is marked sent, no card of it is left "processing".
         """
-        parts = split_markdown(reply.text)
+        if self._cards is not None:
+            told = str(reply.payload.get("status", ""))
+            status = SessionStatus(told) if told in {s.value for s in SessionStatus} else SessionStatus.FAILED
+            await self._cards.settle(reply.task_id, status, reply_language(reply.payload))
+        parts = split_markdown(for_dingtalk(reply.text))
         first = reply.parts_sent
         if reply.in_doubt and first < len(parts):
             # The process died while this part was on its way, and DingTalk offers no way to look it up

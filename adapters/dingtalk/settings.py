@@ -25,6 +25,11 @@ class DingTalkSettings(BaseSettings):
     rate_per_minute: int = Field(default=20, ge=1, validation_alias=AliasChoices("TOURGUIDE_DINGTALK_RATE_PER_MINUTE"))
     # the window of that limit: DingTalk's is a minute; a stand-in may use a shorter one
     rate_window_s: float = Field(default=60.0, gt=0, validation_alias=AliasChoices("TOURGUIDE_DINGTALK_RATE_WINDOW"))
+    # AI cards: the bot-wide budget of card API calls a second (keep it below the app's QPS limit for the
+    # card APIs, 20 by default) and the shortest gap between two updates of one card
+    card_qps: float = Field(default=10.0, gt=0, validation_alias=AliasChoices("TOURGUIDE_DINGTALK_CARD_QPS"))
+    card_interval_s: float = Field(default=0.3, gt=0,
+                                   validation_alias=AliasChoices("TOURGUIDE_DINGTALK_CARD_INTERVAL"))
     mode: Literal["auto", "stream", "http"] = Field(default="auto",
                                                     validation_alias=AliasChoices("TOURGUIDE_DINGTALK_MODE"))
     http_host: str = Field(default="0.0.0.0", validation_alias=AliasChoices("TOURGUIDE_DINGTALK_HTTP_HOST"))

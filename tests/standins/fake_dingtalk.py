@@ -19,6 +19,11 @@ Robot sends (webhook and OpenAPI) share a limit of 20 per minute per conversatio
 conversation is blocked for 10 minutes (webhook: errcode 130101; OpenAPI: HTTP 403, see ``THROTTLED_CODE``).
 Every record carries ``at = time.monotonic()`` so tests can compare an ACK with later work.
 
+AI card calls (every ``/v1.0/card/...`` route) share the app's QPS limit ``card_qps`` (none unless given):
+a call beyond it within one second is answered HTTP 403 ``Forbidden.AccessDenied.QpsLimitForApi`` like
+DingTalk's gateway, and does nothing. ``card_call_times`` records when each accepted card call arrived,
+``card_refusals`` counts the 403s; ``max_card_calls_per_second()`` is the busiest one-second window.
+
 Pointing the real SDK at it: ``DINGTALK_OPENAPI_ENDPOINT`` is read once, at import, and copied by value
 into ``stream``, ``chatbot`` and ``card_replier`` (and into ``DingTalkStreamClient.OPEN_CONNECTION_API``).
 The fake's port is only known once it runs, and another test may already have imported the SDK, so
@@ -54,6 +59,8 @@ CHATBOT_TOPIC = "/v1.0/im/bot/messages/get"
 THROTTLED_ERRCODE = 130101
 THROTTLED_MESSAGE = "send too fast, exceed 20 times per minute"
 THROTTLED_CODE = "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"
+CARD_QPS_CODE = "Forbidden.AccessDenied.QpsLimitForApi"
+CARD_QPS_MESSAGE = "The request has exceeded the QPS limit of the API."
 SESSION_EXPIRED_ERRCODE = 300001
 MSG_KEYS = frozenset({
     "sampleText", "sampleMarkdown", "sampleImageMsg", "sampleLink", "sampleFile", "sampleActionCard",
@@ -182,6 +189,7 @@ class FakeDingTalk:
         session_ttl_seconds: float = 5400.0,
         redeliver_after: float | None = None,
         rate_window_seconds: float = 60.0,
+        card_qps: int | None = None,
     ) -> None:
         self.client_id, self.client_secret, self.robot_code = client_id, client_secret, client_id
         self.corp_id, self.chatbot_user_id = corp_id, chatbot_user_id
@@ -199,6 +207,9 @@ class FakeDingTalk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_callback_ms = 0  # the newest callback timestamp signed (kept unique)
         self.cards: dict[str, JsonDict] = {}
+        self.card_qps = card_qps
+        self.card_call_times: list[float] = []  # accepted card calls (the QPS limit counts these)
+        self.card_refusals = 0
         self._webhook_holds: list[tuple[Callable[[JsonDict], bool], threading.Event, threading.Event]] = []
         self._releases: list[threading.Event] = []
         self._refused: dict[str, _ApiError] = {}
@@ -585,6 +596,8 @@ class FakeDingTalk:
                 raise _ApiError(401, "InvalidAuthentication", "不合法的access_token")
             if request.path in self._refused:
                 raise self._refused[request.path]
+            if request.path.startswith("/v1.0/card/"):
+                self._count_card_call()
             response = web.json_response(handler(body))
         except _ApiError as exc:
             response = _error(exc.status, exc.code, exc.message)
@@ -661,6 +674,19 @@ class FakeDingTalk:
         content = str(body.get("content", ""))
         card[key] = content if body.get("isFull", True) else str(card.get(key, "")) + content
         return {"success": True, "result": True}
+
+    def _count_card_call(self) -> None:
+        """The app's card QPS: at most ``card_qps`` calls in any one second, else 403 (nothing done)."""
+        now = time.monotonic()
+        if self.card_qps is not None and sum(1 for t in self.card_call_times if now - t < 1.0) >= self.card_qps:
+            self.card_refusals += 1
+            raise _ApiError(403, CARD_QPS_CODE, CARD_QPS_MESSAGE)
+        self.card_call_times.append(now)
+
+    def max_card_calls_per_second(self) -> int:
+        """The most card calls accepted within any one second."""
+        times = sorted(self.card_call_times)
+        return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)), default=0)
 
     def _card(self, out_track_id: str) -> JsonDict:
         if out_track_id not in self.cards:
