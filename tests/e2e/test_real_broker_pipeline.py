@@ -26,6 +26,7 @@ from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
 from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
 from bot.realbroker.maven import resolve
+from bot.resources import GROUPS, TOPICS
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
@@ -204,6 +205,6 @@ async def test_deploy_apply_topics_creates_the_resources_with_mqadmin(apache: Ap
     done = await asyncio.to_thread(subprocess.run, [str(root / "deploy.sh"), "--apply-topics"], env=env,
                                    capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert done.stdout.count("create topic to") == 3
-    assert done.stdout.count("create subscription group to") == 3
+    assert done.stdout.count("create topic to") == len(TOPICS)
+    assert done.stdout.count("create subscription group to") == len(GROUPS)  # agents, Supervisor, DLQ readers
     assert "customizedRetryPolicy=CustomizedRetryPolicy{next=[1000, 5000, 15000, 30000]}" in done.stdout

@@ -153,7 +153,7 @@ async def test_broker_rpcs_under_fuzz_never_answer_unknown_and_memory_stays_boun
 
         def still_serving() -> list[bytes]:
             with producer(endpoint, "WeatherAgentTask") as p:
-                p.send(message("WeatherAgentTask", b"after-fuzz"))
+                p.send(message("WeatherAgentTask", b"after-fuzz", priority=4))  # a PRIORITY topic
             with simple_consumer(endpoint, "WeatherAgentTaskConsumerGroup", "WeatherAgentTask") as c:
                 return [m.body for m in drain(c, 1, timeout_s=30) if m.body == b"after-fuzz"]
 
