@@ -30,8 +30,10 @@ class SlackSettings(BaseSettings):
     client_id: str = Field(default="", validation_alias=AliasChoices("SLACK_CLIENT_ID"))
     client_secret: SecretStr = Field(default=SecretStr(""), validation_alias=AliasChoices("SLACK_CLIENT_SECRET"))
     scopes: str = Field(
-        # *:history lets a restarted bot read a thread before re-posting an answer that may be out already
-        default="app_mentions:read,channels:history,chat:write,commands,groups:history,im:history,im:read,im:write",
+        # *:history lets a restarted bot read a thread before re-posting an answer that may be out already;
+        # assistant:write the assistant threads (status, title, suggested prompts)
+        default="app_mentions:read,assistant:write,channels:history,chat:write,commands,groups:history,im:history,"
+                "im:read,im:write",
         validation_alias=AliasChoices("SLACK_SCOPES"),
     )
     redirect_uri: str = Field(default="", validation_alias=AliasChoices("SLACK_REDIRECT_URI"))  # empty = app config
