@@ -62,6 +62,7 @@ SOCKET_CLOSE_TIMEOUT_S = 5.0
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _HANDLED_SUBTYPES = (None, "file_share", "thread_broadcast")  # edits, joins, bot posts... are not requests
 _BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+FINALIZED_KEPT = 10_000  # finished tasks remembered so that late progress events leave their status alone
 OAUTH_DATABASE = "slack_installations.sqlite3"  # in the data directory: Slack's own store
 FEEDBACK_ACTION = "tourguide_feedback"  # action_id of the thumbs up/down under every answer
 FeedbackStore = Callable[[Path], AbstractAsyncContextManager[Feedback]]  # opened on the data directory
@@ -93,7 +94,8 @@ class SlackAdapter:
         self._in_progress: set[str] = set()  # event IDs being submitted right now (concurrent retries)
         self._status_locks: dict[str, asyncio.Lock] = {}
         self._status: dict[str, ProgressView] = {}  # task -> what its status message shows
-        self._finalized: set[str] = set()
+        # tasks whose status message shows the end (a late progress event must not reopen it), newest last
+        self._finalized: dict[str, None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._stack = contextlib.AsyncExitStack()
@@ -398,6 +400,11 @@ class SlackAdapter:
                         if not await self._refresh_stream(client, task_id, status, keepalive=True):
                             self._spawn(self._refresh_status(task_id))  # the status text replaces the stream
 
+    def _finalize(self, task_id: str) -> None:
+        self._finalized[task_id] = None
+        while len(self._finalized) > FINALIZED_KEPT:  # progress events come within seconds of the answer
+            del self._finalized[next(iter(self._finalized))]
+
     def _status_lock(self, task_id: str) -> asyncio.Lock:
         return self._status_locks.setdefault(task_id, asyncio.Lock())
 
@@ -448,7 +455,7 @@ class SlackAdapter:
         if ref.status_message and not (ref.streamed and posted.get(1) == ref.status_message):
             await self._finalize_status(reply)
         elif ref.streamed:
-            self._finalized.add(reply.task_id)
+            self._finalize(reply.task_id)
         self._status.pop(reply.task_id, None)
         self._streams.pop(reply.task_id, None)
 
@@ -474,7 +481,7 @@ class SlackAdapter:
                 log.warning("the answer stream ended before the answer (%s); posting it instead", error)
                 stream.alive = False
                 return False
-            self._finalized.add(reply.task_id)
+            self._finalize(reply.task_id)
         return True
 
     async def _parts_in_thread(self, client: AsyncWebClient, ref: ConversationRef, task_id: str) -> dict[int, str]:
@@ -507,7 +514,7 @@ class SlackAdapter:
 
     async def _finalize_status(self, reply: Reply) -> None:
         async with self._status_lock(reply.task_id):
-            self._finalized.add(reply.task_id)
+            self._finalize(reply.task_id)
             status = self._status.pop(reply.task_id, None)
             request_text = status.request_text if status else ""
             text = slack_status.final(reply, reply.ref.user, request_text, show_request=_is_parent(reply.ref))
