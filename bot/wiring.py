@@ -43,7 +43,7 @@ from bot.broker.server import EmbeddedBroker
 from bot.bus import LiteSubscriber, Publisher, hops
 from bot.delivery import OutboxSender
 from bot.ops.gauges import metrics_endpoint
-from bot.ports import AnyPlatform, ChatAdapter
+from bot.ports import AnyPlatform, ChatAdapter, Traces
 from bot.provisioning import broker_groups, broker_topics
 from bot.resources import RESPONSE_GROUP, RESPONSE_TOPIC
 from bot.retry import DELIVERY_RETRY, RetryPolicy
@@ -105,6 +105,7 @@ class Pipeline:
     sessions: SessionStore
     supervisor: Supervisor
     endpoint: str
+    traces: Traces  # read-only: the hops of a request (the terminal's /trace)
 
 
 @contextlib.asynccontextmanager
@@ -148,7 +149,7 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
                         max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute),
                         local_name=catalog.local_name, understander=understander)
         await intake.recover()  # events acked before a crash cut off their processing
-        yield Pipeline(intake, outbox, store, supervisor, endpoint)
+        yield Pipeline(intake, outbox, store, supervisor, endpoint, TraceIndex(db))
 
 
 def record_hop(writer: TraceWriter, hop: hops.Hop) -> None:
@@ -217,7 +218,7 @@ async def chat_services(settings: Settings, p: Pipeline, platform_settings: Mapp
 async def terminal(p: Pipeline, progress_out: TextIO, *, answer_timeout_s: float,
                    retry: RetryPolicy | None = None) -> AsyncIterator[TerminalAdapter]:
     """A terminal conversation on ``p``: its answers are the rows of requests typed in it."""
-    adapter = TerminalAdapter(p.intake, p.sessions, progress_out, answer_timeout_s=answer_timeout_s)
+    adapter = TerminalAdapter(p.intake, p.traces, progress_out, answer_timeout_s=answer_timeout_s)
     async with contextlib.AsyncExitStack() as stack:
         await serve(stack, p, adapter, retry or DELIVERY_RETRY, channels=adapter.conversations)
         yield adapter
