@@ -148,6 +148,8 @@ class Supervisor:
                                              error_kind=result.error_kind)
                 if session is None:
                     log.info("duplicate or late result ignored")
+                    if result.task_id not in self._sessions:  # not run here: keep no lock for it
+                        self._locks.pop(result.task_id, None)
                     return
                 log.info("result %s", result.status.value)
                 self._queue.done(result.task_id, result.step_id)
@@ -231,14 +233,16 @@ class Supervisor:
     async def _forget(self, task_id: str) -> None:
         """The session ended (here or elsewhere): stop running it in this process."""
         self._queue.forget(task_id)
+        self._locks.pop(task_id, None)
         if self._sessions.pop(task_id, None) is None:
             return
-        self._locks.pop(task_id, None)
         self._slow_told = {told for told in self._slow_told if told[0] != task_id}
         with contextlib.suppress(Exception):  # an idle lite topic is dropped by the broker anyway
             await self._subscriber.unsubscribe(task_id)
 
     async def _on_timer(self, timer: Timer) -> None:
+        if timer.task_id not in self._sessions:
+            return  # ended meanwhile (most timers of a session outlive it); no lock is made for it
         with log_context(task_id=timer.task_id, step=timer.step_id):
             async with self._lock(timer.task_id):
                 session = self._sessions.get(timer.task_id)
