@@ -15,11 +15,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from adapters.slack import SlackSettings
 from agents.worker import StepHandler
 from bot.settings import load_settings
 from bot.wire import TaskMessage, TravelInput
-from bot.wiring import chat_services, pipeline
+from bot.wiring import chat_services, pipeline, run_trace
 from tests.e2e.test_slack import NOW, slack_bot
 from tests.standins.fake_slack import ApiCall, FakeSlack
 from tests.waiting import settled, until
@@ -128,7 +130,7 @@ async def test_an_answer_stopped_in_doubt_is_not_posted_again_after_a_restart(tm
     assert slack.updated_messages == []  # the answer is not overwritten by a status line
 
 
-async def test_feedback_buttons_are_recorded_in_the_trace(tmp_path: Path) -> None:
+async def test_feedback_buttons_are_recorded_in_the_trace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with FakeSlack() as slack, slack_bot(tmp_path, slack):
         thread = await open_thread(slack)
         await slack.push_event(slack.assistant_message(KYOTO, thread))
@@ -147,6 +149,9 @@ async def test_feedback_buttons_are_recorded_in_the_trace(tmp_path: Path) -> Non
         await until(lambda: bool(recorded()))
 
     assert recorded() == ["not helpful by U7 (slack)"]
+    capsys.readouterr()
+    assert await run_trace(load_settings(data_dir=tmp_path, rocketmq_endpoint=""), task_id) == 0
+    assert "feedback" in capsys.readouterr().out.split("not helpful by U7 (slack)")[0].splitlines()[-1]
 
 
 @asynccontextmanager
