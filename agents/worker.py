@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents import partial
 from bot import metrics
 from bot.bus import Envelope, Publisher
 from bot.errors import ExternalServiceError, InputError, WireError
@@ -52,7 +53,8 @@ class Worker:
             await self._publish(task, ResultStatus.FAILED, error="deadline passed", kind=ErrorKind.EXPIRED)
             return
         try:
-            output = await self._handler(task)
+            with partial.reporting(partial.Throttled(lambda text, seq: self._publish_partial(task, text, seq))):
+                output = await self._handler(task)
         except InputError as exc:
             await self._publish(task, ResultStatus.FAILED, error=str(exc), kind=ErrorKind.INPUT,
                                 user_message=exc.user_message)
@@ -67,6 +69,16 @@ class Worker:
             raise
         await self._publish(task, ResultStatus.OK, output=output)
         log.info("step done")
+
+    async def _publish_partial(self, task: TaskMessage, text: str, seq: int) -> None:
+        """The step's text so far, on the task's lite topic (in order with its result); best effort."""
+        result = ResultMessage(task_id=task.task_id, step_id=task.step_id, status=ResultStatus.PARTIAL,
+                               agent=self.name, partial_text=text, seq=seq)
+        try:
+            await self._publisher.publish(RESPONSE_TOPIC, encode(result), keys=[task.task_id],
+                                          tag=ResultStatus.PARTIAL.value, lite_topic=task.reply_lite_topic)
+        except Exception as exc:  # progress only: the step goes on
+            log.warning("partial result not published: %s", exc)
 
     async def _report_if_last(self, envelope: Envelope, task_id: str, step_id: str, error: str) -> None:
         if envelope.delivery_attempt < self._max_attempts or not task_id:

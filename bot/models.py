@@ -148,6 +148,7 @@ class Phase(StrEnum):
     SLOW = "slow"  # a step has been out for a while (LLM retries)
     QUEUED = "queued"  # a step waits in the broker behind others; detail "position:seconds" (bot.wording.queue)
     FINISHED = "finished"  # the session ended; its answer is in the outbox
+    PARTIAL = "partial"  # a step's text so far (an LLM streaming the plan) in detail; never its result
 
 
 @dataclass(frozen=True, slots=True)

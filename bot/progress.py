@@ -24,6 +24,7 @@ class ProgressView:
     steps: tuple[StepState, ...] = ()
     slow: set[str] = field(default_factory=set)  # step kinds reported slow (an LLM being retried)
     queued: dict[str, str] = field(default_factory=dict)  # step kind -> "position:seconds" while it waits
+    partial: str = ""  # the plan's text so far while an LLM streams it (Phase.PARTIAL); the answer replaces it
     status: SessionStatus = SessionStatus.RUNNING  # the session's end, once a FINISHED event told it
 
     def apply(self, event: Progress) -> None:
@@ -36,6 +37,8 @@ class ProgressView:
             self.slow.add(event.kind.value)
         if event.phase == Phase.QUEUED and event.kind is not None:
             self.queued[event.kind.value] = event.detail
+        if event.phase == Phase.PARTIAL:
+            self.partial = event.detail
         if event.phase == Phase.FINISHED:
             self.status = _ended(event.detail)
 
@@ -43,6 +46,14 @@ class ProgressView:
     def finished(self) -> bool:
         """A FINISHED event came."""
         return self.status != SessionStatus.RUNNING
+
+
+def draft_tail(text: str, limit: int) -> str:
+    """The end of a streamed draft, at most ``limit`` characters from a line start: the newest part shows."""
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    return "…" + (cut.split("\n", 1)[1] if "\n" in cut else cut)
 
 
 def _furthest(known: tuple[StepState, ...], told: tuple[StepState, ...]) -> tuple[StepState, ...]:

@@ -73,6 +73,7 @@ class ResultStatus(StrEnum):
 
     OK = "ok"
     FAILED = "failed"
+    PARTIAL = "partial"  # the text so far of a step still running (an LLM streaming); never the step's result
 
 
 class ErrorKind(StrEnum):
@@ -98,6 +99,8 @@ class ResultMessage(BaseModel):
     error: str = ""
     error_kind: ErrorKind | None = None
     user_message: str = ""  # friendly sentence for the user when status is FAILED
+    partial_text: str = ""  # PARTIAL: the whole text so far (a later one replaces it)
+    seq: int = 0  # PARTIAL: counts a step's partial results, so a late one never replaces a newer one
 
 
 def encode(model: BaseModel) -> bytes:

@@ -29,12 +29,14 @@ from adapters.dingtalk.markdown import for_dingtalk
 from adapters.dingtalk.sender import DingTalkSender
 from bot.errors import ExternalServiceError, RateLimited
 from bot.models import ConversationRef, SessionStatus, StepState, StepStatus
+from bot.progress import draft_tail
 from bot.schemas import Language
 from bot.wording import wording
 from bot.wording.queue import queued_line
 
 CONTENT_KEY = "msgContent"  # the markdown variable of DingTalk's AI card templates (and the SDK's)
 PROCESSING, INPUTING, FINISHED, FAILED = "1", "2", "3", "5"  # AICardStatus; card params are strings
+DRAFT_CHARS = 1500  # of a streamed draft shown on the card: its newest part
 CREATE_ATTEMPTS = 4  # creating and delivering a card, through 403s (QPS)
 
 _MARKS = {StepStatus.PENDING: "○", StepStatus.SENT: "→", StepStatus.OK: "✓", StepStatus.FAILED: "✗"}
@@ -50,9 +52,11 @@ class CardView:
 
 
 def render(status: SessionStatus, language: Language, steps: Sequence[StepState],
-           slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None) -> CardView:
+           slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None,
+           partial: str = "") -> CardView:
     """The step list with ✓ / → / ✗ under a heading that tells where the session stands; a step whose
-    kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so."""
+    kind is in ``slow`` (the Supervisor reported it out for long: an LLM being retried) says so; while the
+    session runs, the plan's draft as the model streams it (``partial``) follows, quoted."""
     words = wording(language)
     shown = status if status in words.headings else SessionStatus.FAILED
     lines = [f"**{words.headings[shown]}**", ""]
@@ -64,6 +68,8 @@ def render(status: SessionStatus, language: Language, steps: Sequence[StepState]
             note = f" ({waiting.removeprefix('… ')})"  # waiting behind others: where it stands
         lines.append(f"- {_MARKS[step.status]} {name}{note}")
     done = status != SessionStatus.RUNNING
+    if partial and not done:  # the answer replaces the draft: the finished card shows only the steps
+        lines += ["", *(f"> {line}" for line in draft_tail(partial, DRAFT_CHARS).split("\n"))]
     return CardView("\n".join(lines), done, shown == SessionStatus.FAILED)
 
 

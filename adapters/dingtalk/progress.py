@@ -62,7 +62,7 @@ class _Card:
 
     def view(self) -> CardView:
         shown = self.shown
-        return render(shown.status, shown.language, shown.steps, frozenset(shown.slow), shown.queued)
+        return render(shown.status, shown.language, shown.steps, frozenset(shown.slow), shown.queued, shown.partial)
 
 
 class ProgressCards:

@@ -346,7 +346,7 @@ class SlackAdapter:
             ref = status.ref
             text = slack_status.progress(status.steps, status.language, ref.user, status.request_text,
                                          show_request=_is_parent(ref), slow=frozenset(status.slow),
-                                         queued=status.queued)
+                                         queued=status.queued, draft=status.partial)
             with log_context(task_id=task_id, platform=PLATFORM), \
                     contextlib.suppress(SlackApiError, ExternalServiceError):
                 client = await self._workspace().for_team(ref.workspace)
@@ -364,8 +364,9 @@ class SlackAdapter:
         assert ref is not None
         stream = self._streams.setdefault(task_id, slack_stream.AnswerStream(ref.channel, ref.status_message))
         slow = frozenset(status.slow)
-        chunks = slack_stream.step_chunks(status.steps, status.language, slow)
-        keys = {state.kind.value: f"{state.status}:{state.kind.value in slow}" for state in status.steps}
+        chunks = slack_stream.step_chunks(status.steps, status.language, slow, status.partial)
+        keys = {state.kind.value: f"{state.status}:{state.kind.value in slow}:{len(status.partial)}"
+                for state in status.steps}
         fresh = [c for c in chunks if keepalive or stream.shown.get(c["id"]) != keys[c["id"]]]
         if keepalive and not fresh:  # nothing to show yet: the plan title again keeps the stream open
             fresh = [slack_stream.plan_chunk(wording(status.language).planning)]

@@ -9,9 +9,12 @@ from collections.abc import Mapping, Sequence
 
 from adapters.slack.blocks import escape
 from bot.models import Reply, SessionStatus, StepState, StepStatus
+from bot.progress import draft_tail
 from bot.schemas import Language
 from bot.wording import reply_language, wording
 from bot.wording.queue import queued_line
+
+DRAFT_CHARS = 2000  # of a streamed draft shown in the status message: its newest part
 
 
 def planning(user: str, request_text: str, language: Language, *, show_request: bool) -> str:
@@ -23,9 +26,10 @@ def planning(user: str, request_text: str, language: Language, *, show_request: 
 
 
 def progress(steps: Sequence[StepState], language: Language, user: str, request_text: str, *, show_request: bool,
-             slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None) -> str:
+             slow: frozenset[str] = frozenset(), queued: Mapping[str, str] | None = None, draft: str = "") -> str:
     """The status text while steps go out and come back; ``slow``: step kinds out for unusually long;
-    ``queued``: step kinds waiting behind others, with their ``Phase.QUEUED`` detail."""
+    ``queued``: step kinds waiting behind others, with their ``Phase.QUEUED`` detail; ``draft``: the plan
+    as the model streams it (quoted; the final status line replaces it)."""
     words = wording(language)
     lines = [planning(user, request_text, language, show_request=show_request)]
     for step in steps:
@@ -34,6 +38,8 @@ def progress(steps: Sequence[StepState], language: Language, user: str, request_
         waiting = queued_line(language, (queued or {}).get(step.kind.value, "")).removeprefix("… ") \
             if step.status == StepStatus.SENT else ""
         lines.append(f"• {name}: {waiting or (words.slow_state if slowed else words.step_states[step.status])}")
+    if draft:
+        lines += [f"> {escape(line)}" for line in draft_tail(draft, DRAFT_CHARS).split("\n")]
     return "\n".join(lines)
 
 

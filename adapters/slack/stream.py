@@ -21,7 +21,9 @@ from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.models import StepState, StepStatus
+from bot.progress import draft_tail
 from bot.schemas import Language
+from bot.wire import StepKind
 from bot.wording import wording
 
 log = logging.getLogger("tourguide.slack")
@@ -34,6 +36,7 @@ STREAM_GONE = frozenset({
 # Slack's answers meaning "never stream in this workspace" (no need to try on the next request).
 NO_STREAMING = frozenset({"unknown_method", "not_allowed_token_type", "method_deprecated", "not_implemented",
                           "feature_not_enabled", "missing_scope"})
+DRAFT_CHARS = 1500  # of a streamed draft shown as the Travel step's output: its newest part
 _CHUNK_STATUS = {StepStatus.PENDING: "pending", StepStatus.SENT: "in_progress", StepStatus.OK: "complete",
                  StepStatus.FAILED: "error"}
 
@@ -55,16 +58,20 @@ def error_of(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "unknown"))
 
 
-def step_chunks(steps: Sequence[StepState], language: Language, slow: frozenset[str]) -> list[dict[str, Any]]:
-    """A ``task_update`` chunk per step: its name, its status and, while out, the agent at work."""
+def step_chunks(steps: Sequence[StepState], language: Language, slow: frozenset[str],
+                draft: str = "") -> list[dict[str, Any]]:
+    """A ``task_update`` chunk per step: its name, its status and, while out, the agent at work; the plan's
+    draft, as the model streams it, is the Travel step's output until the answer (``chat.stopStream``)."""
     words = wording(language)
     chunks = []
     for step in steps:
-        details = words.agent_at_work.get(step.kind, "") if step.status == StepStatus.SENT else None
-        if step.status == StepStatus.SENT and step.kind.value in slow:
+        out = step.status == StepStatus.SENT
+        details = words.agent_at_work.get(step.kind, "") if out else None
+        if out and step.kind.value in slow:
             details = words.slow_state
+        output = draft_tail(draft, DRAFT_CHARS) if out and draft and step.kind == StepKind.TRAVEL else None
         chunks.append(TaskUpdateChunk(id=step.kind.value, title=words.step_names.get(step.kind, step.kind.value),
-                                      status=_CHUNK_STATUS[step.status], details=details).to_dict())
+                                      status=_CHUNK_STATUS[step.status], details=details, output=output).to_dict())
     return chunks
 
 

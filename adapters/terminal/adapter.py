@@ -35,6 +35,7 @@ class TerminalAdapter:
         self._conversation = ""
         self._conversations: set[str] = set()  # every conversation of this terminal (answers to deliver)
         self._answers: dict[str, asyncio.Future[Reply]] = {}
+        self._draft_lines: dict[str, int] = {}  # task -> lines of its streamed draft printed so far
         self._closed = False
         self.new_conversation()
 
@@ -60,6 +61,7 @@ class TerminalAdapter:
 
     async def deliver(self, reply: Reply, accepted: AcceptedParts) -> None:
         """Hand the answer to the ``ask`` waiting for it (it may not know its task ID yet)."""
+        self._draft_lines.pop(reply.task_id, None)
         answer = self._answer(reply.task_id)
         if not answer.done():
             answer.set_result(reply)
@@ -68,6 +70,9 @@ class TerminalAdapter:
         """A status line for a request typed here."""
         if self._closed or event.ref is None or event.ref.channel not in self._conversations:
             return
+        if event.phase == Phase.PARTIAL:
+            self._print_draft(event.task_id, event.detail)
+            return
         line: str | None
         if event.phase == Phase.QUEUED:
             line = queued_line(event.language, event.detail)
@@ -75,6 +80,14 @@ class TerminalAdapter:
             line = wording(event.language).progress_lines.get((event.phase, event.kind)) if event.kind else None
         if line:
             print(line, file=self._out, flush=True)
+
+    def _print_draft(self, task_id: str, draft: str) -> None:
+        """The plan as the model writes it: each line once, when it is complete (the answer follows whole)."""
+        complete = draft.split("\n")[:-1]
+        printed = self._draft_lines.get(task_id, 0)
+        for line in complete[printed:]:
+            print(f"  ┊ {line}", file=self._out, flush=True)
+        self._draft_lines[task_id] = max(printed, len(complete))
 
     async def ask(self, text: str) -> Reply:
         """Submit one request and wait for its single answer.

@@ -37,7 +37,7 @@ from bot.bus import Envelope, LiteSubscriber, Publisher
 from bot.errors import BusError
 from bot.logs import log_context
 from bot.models import Phase, Progress, Session, SessionStatus, Step, StepState, StepStatus
-from bot.wire import ErrorKind, ResultStatus, StepKind, TaskMessage, decode_result, encode
+from bot.wire import ErrorKind, ResultMessage, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.sessions import SessionStore
 
 log = logging.getLogger("tourguide.supervisor")
@@ -65,6 +65,7 @@ class Supervisor:
         self._slow_after_s = slow_after_s
         self._priority = priority or PriorityPolicy()
         self._queue = QueueWatch(self._emit, capacity=agent_capacity)  # "you're 13th in line, about 40 s"
+        self._partial_seq: dict[tuple[str, str], int] = {}  # (task, step) -> newest partial shown
         self._queue_running: contextlib.AbstractAsyncContextManager[QueueWatch] = self._queue.running()
         self._adopt_every_s = adopt_every_s
         self._locks: dict[str, asyncio.Lock] = {}
@@ -140,6 +141,9 @@ class Supervisor:
 
     async def _on_result(self, envelope: Envelope) -> None:
         result = decode_result(envelope.body)
+        if result.status == ResultStatus.PARTIAL:
+            await self._on_partial(result)
+            return
         with log_context(task_id=result.task_id, step=result.step_id, agent=result.agent):
             status = StepStatus.OK if result.status == ResultStatus.OK else StepStatus.FAILED
             async with self._lock(result.task_id):
@@ -157,6 +161,16 @@ class Supervisor:
                 kind = step.kind if step else StepKind.WEATHER if result.agent == "weather" else StepKind.TRAVEL
                 await self._emit(_progress(session, Phase(status.value), kind, result.error))
                 await self._advance(result.task_id)
+
+    async def _on_partial(self, result: ResultMessage) -> None:
+        """A running step's text so far: shown (Phase.PARTIAL), never committed; older or late ones dropped."""
+        session = self._sessions.get(result.task_id)
+        step = session.step(result.step_id) if session else None
+        key = (result.task_id, result.step_id)
+        if session is None or step is None or step.done or result.seq <= self._partial_seq.get(key, 0):
+            return
+        self._partial_seq[key] = result.seq
+        await self._emit(_progress(session, Phase.PARTIAL, step.kind, result.partial_text))
 
     async def _record(self, task_id: str, step_id: str, status: StepStatus, **outcome: Any) -> Session | None:
         """Commit a step's outcome, then apply it to the session in memory; None when it changed nothing."""
@@ -234,6 +248,7 @@ class Supervisor:
         """The session ended (here or elsewhere): stop running it in this process."""
         self._queue.forget(task_id)
         self._locks.pop(task_id, None)
+        self._partial_seq = {key: seq for key, seq in self._partial_seq.items() if key[0] != task_id}
         if self._sessions.pop(task_id, None) is None:
             return
         self._slow_told = {told for told in self._slow_told if told[0] != task_id}
