@@ -8,7 +8,7 @@ DashScope (``result_format="message"``) and OpenAI ``/chat/completions`` accept.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -117,6 +117,21 @@ class ChatModel(Protocol):
         Raises ExternalServiceError (RateLimited, ServiceTimeout) once retries are spent, and
         ConfigError when the provider rejects the credentials.
         """
+        ...
+
+
+TextSink = Callable[[str], Awaitable[None]]  # the model's whole text so far, as it streams
+
+
+class StreamingChatModel(ChatModel, Protocol):
+    """A :class:`ChatModel` whose provider streams its answer (OpenAI-compatible ``stream: true``)."""
+
+    async def complete_streaming(
+        self, messages: Sequence[ChatMessage], *, on_text: TextSink, json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
+    ) -> ChatResult:
+        """:meth:`ChatModel.complete` without tools, telling ``on_text`` the content so far as it arrives
+        (from the start again when an attempt is retried)."""
         ...
 
 

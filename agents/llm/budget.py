@@ -23,10 +23,10 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from agents.llm.base import ChatMessage, ChatModel, ChatResult, JsonSchema, ToolSpec
+from agents.llm.base import ChatMessage, ChatModel, ChatResult, JsonSchema, TextSink, ToolSpec
 from bot import metrics, tracing
 from bot.errors import RateLimited
 from bot.retry import RetryPolicy
@@ -149,13 +149,27 @@ class BudgetedChat:
         json_schema: JsonSchema | None = None,
     ) -> ChatResult:
         """Wait for the budget, then ask the wrapped model; a 429 shrinks the budget and waits again."""
+        return await self._spend(lambda: self._model.complete(messages, tools=tools, json_mode=json_mode,
+                                                              json_schema=json_schema))
+
+    async def complete_streaming(
+        self, messages: Sequence[ChatMessage], *, on_text: TextSink, json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
+    ) -> ChatResult:
+        """:meth:`complete`, streaming when the wrapped model can (else ``on_text`` is never called)."""
+        streaming = getattr(self._model, "complete_streaming", None)
+        if streaming is None:
+            return await self.complete(messages, json_mode=json_mode, json_schema=json_schema)
+        return await self._spend(lambda: streaming(messages, on_text=on_text, json_mode=json_mode,
+                                                   json_schema=json_schema))
+
+    async def _spend(self, ask: Callable[[], Awaitable[ChatResult]]) -> ChatResult:
         for attempt in range(1, self._max_throttled + 1):
             call = await self._budget.acquire()
             metrics.LLM_BUDGET.labels(self._agent).set(self._budget.limit)
             try:
                 with tracing.span(f"llm {self._agent}", kind="client", agent=self._agent, attempt=attempt):
-                    result = await self._model.complete(messages, tools=tools, json_mode=json_mode,
-                                                        json_schema=json_schema)
+                    result = await ask()
             except RateLimited:
                 metrics.LLM_CALLS.labels(self._agent, "rate_limited").inc()
                 self._budget.throttled()

@@ -7,7 +7,8 @@ over HTTP, and both want the same answer to "was that a timeout, a 429 or a bad 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import json as json_module
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -64,6 +65,40 @@ async def request_json(
         return response.json()
     except ValueError as exc:
         raise AttemptFailed(Failure(response.status_code, "bad_body", "response is not JSON")) from exc
+
+
+async def stream_events(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    timeout_s: float,
+    json: Any,
+    headers: Mapping[str, str] | None,
+    on_event: Callable[[Any], Awaitable[None]],
+) -> None:
+    """POST and read a server-sent event stream: each ``data:`` line's JSON goes to ``on_event`` until
+    ``[DONE]`` or the end. Raises AttemptFailed like :func:`request_json` (the whole stream within
+    ``timeout_s``)."""
+    try:
+        async with asyncio.timeout(timeout_s), http.stream("POST", url, json=json, headers=headers,
+                                                           timeout=timeout_s) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise AttemptFailed(failure_from_response(response))
+            async for line in response.aiter_lines():
+                data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
+                if data == "[DONE]":
+                    return
+                if data:
+                    try:
+                        event = json_module.loads(data)
+                    except ValueError as exc:
+                        raise AttemptFailed(Failure(response.status_code, "bad_body", "event is not JSON")) from exc
+                    await on_event(event)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise AttemptFailed(Failure(None, "timeout", type(exc).__name__, timed_out=True)) from exc
+    except httpx.TransportError as exc:
+        raise AttemptFailed(Failure(None, "connection", f"{type(exc).__name__}: {exc}")) from exc
 
 
 def failure_from_response(response: httpx.Response) -> Failure:

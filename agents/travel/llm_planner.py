@@ -15,7 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from agents import partial
 from agents.llm.base import ChatMessage, ChatModel
+from agents.travel.draft import draft_of
 from bot.errors import BadDates, ExternalServiceError, UnknownPlace
 from bot.schemas import (
     Activity,
@@ -131,7 +133,11 @@ class LLMPlanner:
     async def _ask(self, request: TripRequest, weather: WeatherReport | None,
                    messages: Sequence[ChatMessage]) -> Itinerary:
         dates = _requested_dates(request)
-        result = await self._model.complete(messages, json_mode=True, json_schema=ITINERARY_SCHEMA)
+        streaming = getattr(self._model, "complete_streaming", None)
+        if streaming is not None:  # the plan's draft is shown while the model writes it
+            result = await streaming(messages, on_text=_report_draft, json_mode=True, json_schema=ITINERARY_SCHEMA)
+        else:
+            result = await self._model.complete(messages, json_mode=True, json_schema=ITINERARY_SCHEMA)
         draft = _parse(result.content)
         days = sorted(draft.days, key=lambda day: day.date)
         if [day.date for day in days] != dates:
@@ -143,6 +149,10 @@ class LLMPlanner:
             summary=draft.summary,
             tips=tuple(draft.tips),
         )
+
+
+async def _report_draft(prefix: str) -> None:
+    await partial.report(draft_of(prefix))
 
 
 def build_prompt(request: TripRequest, weather: WeatherReport | None) -> str:

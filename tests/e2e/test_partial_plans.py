@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,14 @@ from bot.wire import TaskMessage, TravelInput
 from bot.wiring import chat_services, pipeline, terminal
 from tests.e2e.test_dingtalk import NOW, REFERENCE, itineraries
 from tests.standins.fake_dingtalk import FakeDingTalk
+from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
 from tests.standins.fake_slack import FakeSlack
+from tests.standins.scripted_http import Recorded, Reply
 
 DRAFTS = ("**Day 1** West Lake\n", "**Day 1** West Lake\n**Day 2** Lingyin Temple\n",
           "**Day 1** West Lake\n**Day 2** Lingyin Temple\n**Day 3** Longjing tea fields\n")
 STREAMING = "/v1.0/card/streaming"
+KYOTO = "3 days in Kyoto next weekend"
 
 
 def drafting(handler: StepHandler) -> StepHandler:
@@ -86,3 +91,61 @@ async def test_a_draft_reaches_slack_dingtalk_and_the_terminal_in_order(tmp_path
     drafted = [line for line in lines if "┊" in line]
     assert drafted == ["  ┊ **Day 1** West Lake", "  ┊ **Day 2** Lingyin Temple", "  ┊ **Day 3** Longjing tea fields"]
     assert "杭州" in answer.text and "Day 1" not in answer.text  # the checked plan replaces the draft
+
+
+def streamed_plan(recorded: Recorded) -> Reply:
+    """The stand-in model: a reading that leaves the request to our parser, or a plan for the dates asked."""
+    body = recorded.json or {}
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("name")
+    if schema != "itinerary":
+        return completion(trip_reading())
+    asked = next(str(m["content"]) for m in body["messages"] if m["role"] == "user")  # a repair asks again
+    dates = re.findall(r"\d{4}-\d{2}-\d{2}", asked.rsplit(":", 1)[-1])
+    days = [{"date": day, "title": f"Day {i + 1}: lakeside and hills", "notes": "Plan B if it rains: a museum.",
+             "activities": [{"time": f"{9 + 4 * j:02d}:00", "name": f"Sight {i + 1}.{j + 1}", "indoor": False,
+                             "duration_hours": 2, "kind": "sight"} for j in range(2)]}
+            for i, day in enumerate(dates)]
+    return completion(json.dumps({"destination": "Kyoto", "summary": "A streamed plan", "tips": [], "days": days}))
+
+
+def titles_in_order(texts: list[str], count: int) -> bool:
+    firsts = [next((i for i, text in enumerate(texts) if f"Day {n}:" in text), -1) for n in range(1, count + 1)]
+    return -1 not in firsts and firsts == sorted(firsts)
+
+
+async def test_a_streaming_llm_shows_its_plan_as_it_writes_it_on_every_surface(tmp_path: Path) -> None:
+    out = io.StringIO()
+    async with FakeSlack() as slack, FakeDingTalk() as dingtalk, FakeOpenAI(stream_delay_s=0.05) as llm:
+        llm.default = streamed_plan
+        settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", llm_provider="openai",
+                                 openai_base_url=llm.base_url, openai_api_key=llm.api_key)
+        platforms = {
+            "slack": SlackSettings(bot_token=slack.bot_token, app_token=slack.app_token, api_url=slack.api_url),
+            "dingtalk": DingTalkSettings(client_id=dingtalk.client_id, client_secret=dingtalk.client_secret,
+                                         openapi_endpoint=dingtalk.openapi_endpoint, card_template_id="ai-card"),
+        }
+        async with (
+            pipeline(settings, agents="inline", clock=lambda: NOW) as p,
+            chat_services(settings, p, platforms),
+            terminal(p, out, answer_timeout_s=60) as term,
+        ):
+            await slack.wait_connected()
+            await dingtalk.wait_connected(timeout=10)
+            await slack.push_event(slack.assistant_thread_started())
+            await slack.wait_for(lambda: bool(slack.calls_to("assistant.threads.setSuggestedPrompts")))
+            thread = str(slack.calls_to("assistant.threads.setSuggestedPrompts")[0].params["thread_ts"])
+            await slack.push_event(slack.assistant_message(KYOTO, thread))
+            await dingtalk.push_chatbot_message(KYOTO)
+            term.new_conversation()
+            answer = await term.ask(KYOTO)
+            await slack.wait_for(lambda: any(c.response["ok"] for c in slack.calls_to("chat.stopStream")), timeout=30)
+            await dingtalk.wait_for(lambda: any("Sight 1.1" in str(w.body) for w in dingtalk.webhook_posts), timeout=30)
+
+    assert any((r.json or {}).get("stream") for r in llm.requests)  # the planner asked for a stream
+    outputs = [str(c.get("output") or "") for call in slack.calls_to("chat.appendStream")
+               for c in call.params.get("chunks") or [] if c.get("id") == "travel"]
+    contents = [str(c.body["content"]) for c in dingtalk.openapi_calls if c.path == STREAMING]
+    drafted = [line for line in out.getvalue().splitlines() if "┊" in line]
+    assert titles_in_order(outputs, 2) and titles_in_order(contents, 2) and titles_in_order(drafted, 3)
+    assert answer.payload["status"] == "completed" and "Sight 1.1" in answer.text
+    assert "Day 1: lakeside" in str(answer.payload)  # the checked plan replaced its draft

@@ -1,12 +1,17 @@
 """Stand-in for an OpenAI-compatible server: ``POST /v1/chat/completions``.
 
 The same shape DashScope compatible mode, DeepSeek, Ollama and vLLM serve. Errors use the
-OpenAI body ``{"error": {"message", "type", "code"}}``.
+OpenAI body ``{"error": {"message", "type", "code"}}``. A request with ``"stream": true`` gets the same answer
+as server-sent events (``chat.completion.chunk`` deltas of ``stream_chunk_chars``, ``stream_delay_s`` apart,
+then the finish reason, the usage when ``stream_options.include_usage`` asks for it, and ``[DONE]``);
+``default`` answers requests nothing was scripted for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from itertools import count
 from typing import Any
 
@@ -20,9 +25,11 @@ _ids = count(1)
 class FakeOpenAI(ScriptedServer):
     """``async with FakeOpenAI() as fake``; use ``fake.base_url`` as the client's base URL."""
 
-    def __init__(self, api_key: str = "sk-fake") -> None:
+    def __init__(self, api_key: str = "sk-fake", *, stream_chunk_chars: int = 24, stream_delay_s: float = 0.02) -> None:
         super().__init__()
         self.api_key = api_key
+        self.stream_chunk_chars, self.stream_delay_s = stream_chunk_chars, stream_delay_s
+        self.default: Callable[[Recorded], Reply] = _default_chat
 
     @property
     def base_url(self) -> str:
@@ -33,8 +40,38 @@ class FakeOpenAI(ScriptedServer):
         """The chat completions endpoint."""
         app.router.add_post("/v1/chat/completions", self._chat)
 
-    async def _chat(self, request: web.Request) -> web.Response:
-        return await self.answer(request, _default_chat, self._check)
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        answer = await self.answer(request, self.default, self._check)
+        body = self.requests[-1].json if self.requests else None
+        if answer.status != 200 or not isinstance(body, dict) or not body.get("stream"):
+            return answer
+        return await self._stream(request, json.loads(answer.text or "{}"), body)
+
+    async def _stream(self, request: web.Request, completion: dict[str, Any],
+                      asked: dict[str, Any]) -> web.StreamResponse:
+        """``completion`` as OpenAI streams it: content deltas, the finish reason, the usage, ``[DONE]``."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        choice = (completion.get("choices") or [{}])[0]
+        content = str((choice.get("message") or {}).get("content") or "")
+        head = {"id": completion.get("id", "chatcmpl-0"), "object": "chat.completion.chunk",
+                "model": completion.get("model", "")}
+
+        async def send(event: dict[str, Any] | str) -> None:
+            data = event if isinstance(event, str) else json.dumps(head | event, ensure_ascii=False)
+            await response.write(f"data: {data}\n\n".encode())
+
+        await send({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+        for start in range(0, len(content), self.stream_chunk_chars):
+            piece = content[start:start + self.stream_chunk_chars]
+            await send({"choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            await asyncio.sleep(self.stream_delay_s)
+        await send({"choices": [{"index": 0, "delta": {}, "finish_reason": choice.get("finish_reason", "stop")}]})
+        if (asked.get("stream_options") or {}).get("include_usage"):
+            await send({"choices": [], "usage": completion.get("usage")})
+        await send("[DONE]")
+        await response.write_eof()
+        return response
 
     def _check(self, recorded: Recorded) -> Reply | None:
         if self.api_key and not has_bearer(recorded, self.api_key):
