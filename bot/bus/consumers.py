@@ -141,7 +141,14 @@ class TaskConsumer(_OwnsConsumer):
 
     async def __aenter__(self) -> TaskConsumer:
         _shorten_receive_backoff()
-        bridge = _Bridge(asyncio.get_running_loop(), self._handler, self._timeout_s, self._group)
+        slots = asyncio.Semaphore(self._max_in_flight)
+        handler = self._handler
+
+        async def gated(envelope: Envelope) -> None:
+            async with slots:
+                await handler(envelope)
+
+        bridge = _Bridge(asyncio.get_running_loop(), gated, self._timeout_s, self._group)
         self._consumer = await _start(lambda: PushConsumer(
             self._config.client_configuration(),
             self._group,
@@ -149,7 +156,10 @@ class TaskConsumer(_OwnsConsumer):
             {self._topic: FilterExpression(self._tag)},
             # A small cache keeps un-started work in the broker, where another worker can take it.
             max_cache_message_count=self._cache,
-            consumption_thread_count=self._max_in_flight,
+            # The client acks in the consumption thread after the handler returned, one blocking call to the
+            # broker: with exactly max_in_flight threads each step's ack held a handler's slot for that round
+            # trip. A few threads more, while ``slots`` still caps the handlers at max_in_flight.
+            consumption_thread_count=self._max_in_flight + max(2, self._max_in_flight // 4),
         ), f"consumer {self._group} on {self._topic}")
         return self
 
