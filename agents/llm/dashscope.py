@@ -12,16 +12,16 @@ Two SDK habits shape this module:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import aiohttp
 import requests
 from dashscope import AioGeneration, Application
 from pydantic import BaseModel, ConfigDict
 
-from agents.llm.base import ChatMessage, ChatResult, JsonSchema, ToolSpec, Usage, response_format
+from agents.llm.base import ChatMessage, ChatResult, JsonSchema, TextSink, ToolSpec, Usage, response_format
 from agents.llm.retry import AttemptFailed, Failure, parse_retry_after, with_retries
 from agents.llm.wire import first_choice
 from bot.retry import RetryPolicy
@@ -70,20 +70,50 @@ class DashScopeChat:
         json_schema: JsonSchema | None = None,
     ) -> ChatResult:
         """Ask the model; raises RateLimited, ServiceTimeout, ConfigError or ExternalServiceError."""
-        options: dict[str, Any] = {
-            "messages": [message.to_wire() for message in messages],
-            "result_format": "message",
-        }
-        if tools:
-            options["tools"] = [tool.to_wire() for tool in tools]
-        if json_mode:
-            options["response_format"] = {"type": "json_object"}
-        if json_schema is not None:
-            options["response_format"] = response_format(json_schema)
+        options = _options(messages, tools, json_mode, json_schema)
         response = await with_retries(
             lambda: self._attempt(options), self._retry, service="DashScope", secrets=(self._api_key,)
         )
         return self._result(response)
+
+    async def complete_streaming(
+        self, messages: Sequence[ChatMessage], *, on_text: TextSink, json_mode: bool = False,
+        json_schema: JsonSchema | None = None,
+    ) -> ChatResult:
+        """Ask with ``stream`` and ``incremental_output`` (each event carries the new text only); ``on_text``
+        gets the content so far after every event."""
+        options = _options(messages, (), json_mode, json_schema) | {"stream": True, "incremental_output": True}
+        return await with_retries(lambda: self._stream(options, on_text), self._retry, service="DashScope",
+                                  secrets=(self._api_key,))
+
+    async def _stream(self, options: Mapping[str, Any], on_text: TextSink) -> ChatResult:
+        if self._session is None:
+            raise RuntimeError("use DashScopeChat as `async with DashScopeChat(...) as chat`")
+        text: list[str] = []
+        finish, usage = "stop", dict[str, Any]()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                events = await AioGeneration.call(model=self._model, api_key=self._api_key,
+                                                  base_address=self._base_url, session=self._session,
+                                                  request_timeout=self._timeout_s, **options)
+                # the SDK's hints name the blocking generator; with stream=True AioGeneration yields async
+                async for response in cast("AsyncIterator[Any]", events):
+                    _raise_for_status(response)
+                    usage = response.usage or usage
+                    for choice in (response.output or {}).get("choices") or []:
+                        finish = choice.get("finish_reason") if choice.get("finish_reason") not in (None, "null") \
+                            else finish
+                        delta = (choice.get("message") or {}).get("content")
+                        if delta:
+                            text.append(str(delta))
+                            await on_text("".join(text))
+        except TimeoutError as exc:
+            raise AttemptFailed(Failure(None, "timeout", "no answer", timed_out=True)) from exc
+        except aiohttp.ClientError as exc:
+            raise AttemptFailed(Failure(None, "connection", type(exc).__name__)) from exc
+        return ChatResult(content="".join(text), finish_reason=str(finish), model=self._model,
+                          usage=Usage(input_tokens=usage.get("input_tokens", 0),
+                                      output_tokens=usage.get("output_tokens", 0)))
 
     async def _attempt(self, options: Mapping[str, Any]) -> Any:
         if self._session is None:
@@ -197,6 +227,19 @@ class BailianApp:
             raise AttemptFailed(Failure(None, "connection", type(exc).__name__)) from exc
         _raise_for_status(response)
         return response
+
+
+def _options(messages: Sequence[ChatMessage], tools: Sequence[ToolSpec], json_mode: bool,
+             json_schema: JsonSchema | None) -> dict[str, Any]:
+    """The Generation call's options: messages in the message format, tools, the response format."""
+    options: dict[str, Any] = {"messages": [message.to_wire() for message in messages], "result_format": "message"}
+    if tools:
+        options["tools"] = [tool.to_wire() for tool in tools]
+    if json_mode:
+        options["response_format"] = {"type": "json_object"}
+    if json_schema is not None:
+        options["response_format"] = response_format(json_schema)
+    return options
 
 
 def _raise_for_status(response: Any) -> None:

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible client's streaming call against the stand-in's server-sent events."""
+"""The LLM clients' streaming calls against the stand-ins' server-sent events: OpenAI-compatible over httpx,
+DashScope through the real ``dashscope`` SDK."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import itertools
 import pytest
 
 from agents.llm.base import ChatMessage
+from agents.llm.dashscope import DashScopeChat
 from agents.llm.openai_compat import OpenAICompatChat
 from bot.errors import ExternalServiceError
 from bot.retry import RetryPolicy
+from tests.standins import fake_dashscope
+from tests.standins.fake_dashscope import FakeDashScope
 from tests.standins.fake_openai import FakeOpenAI, completion, error
 
 PLAN = '{"summary": "Three days in Kyoto", "days": [{"title": "Temples"}, {"title": "Bamboo"}]}'
@@ -45,3 +49,19 @@ async def test_an_error_before_the_stream_is_retried_then_reported() -> None:
 
 async def _ignore(text: str) -> None:
     return None
+
+
+async def test_dashscope_streams_incremental_text_through_the_sdk() -> None:
+    seen: list[str] = []
+
+    async def on_text(text: str) -> None:
+        seen.append(text)
+
+    async with FakeDashScope(stream_chunk_chars=10, stream_delay_s=0.0) as fake:
+        fake.script(fake_dashscope.completion(PLAN))
+        async with DashScopeChat(fake.api_key, "qwen-plus", fake.base_url) as chat:
+            result = await chat.complete_streaming([ChatMessage.user("plan it")], on_text=on_text, json_mode=True)
+    assert result.content == PLAN and result.finish_reason == "stop"
+    assert len(seen) == -(-len(PLAN) // 10) and seen[-1] == PLAN
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(seen))
+    assert fake.requests[0].json["parameters"]["incremental_output"] is True

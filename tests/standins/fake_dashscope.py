@@ -2,11 +2,15 @@
 
 Speaks the native wire format of §3.1 of chat-platforms.md, so the real ``dashscope`` SDK
 talks to it unchanged (``base_address=fake.base_url``). Errors use DashScope's body
-``{"request_id", "code", "message"}``.
+``{"request_id", "code", "message"}``. A streamed generation (``X-DashScope-SSE: enable`` with
+``incremental_output``) gets the same answer as DashScope's server-sent events (``id:``, ``event:result``,
+``:HTTP_STATUS/200``, ``data:`` with the new text only, ``stream_chunk_chars`` at a time,
+``stream_delay_s`` apart; the last one with the finish reason).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from itertools import count
 from typing import Any
@@ -26,10 +30,12 @@ def _request_id() -> str:
 class FakeDashScope(ScriptedServer):
     """``async with FakeDashScope() as fake``; point the SDK at ``fake.base_url``."""
 
-    def __init__(self, api_key: str = "sk-fake", app_ids: tuple[str, ...] = ("app-travel",)) -> None:
+    def __init__(self, api_key: str = "sk-fake", app_ids: tuple[str, ...] = ("app-travel",), *,
+                 stream_chunk_chars: int = 24, stream_delay_s: float = 0.02) -> None:
         super().__init__()
         self.api_key = api_key
         self.app_ids = app_ids
+        self.stream_chunk_chars, self.stream_delay_s = stream_chunk_chars, stream_delay_s
 
     @property
     def base_url(self) -> str:
@@ -41,8 +47,31 @@ class FakeDashScope(ScriptedServer):
         app.router.add_post(GENERATION_PATH, self._generation)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app_completion)
 
-    async def _generation(self, request: web.Request) -> web.Response:
-        return await self.answer(request, _default_generation, self._check_generation)
+    async def _generation(self, request: web.Request) -> web.StreamResponse:
+        answer = await self.answer(request, _default_generation, self._check_generation)
+        body = self.requests[-1].json if self.requests else None
+        incremental = isinstance(body, dict) and (body.get("parameters") or {}).get("incremental_output")
+        if answer.status != 200 or request.headers.get("X-DashScope-SSE") != "enable" or not incremental:
+            return answer
+        return await self._stream(request, json.loads(answer.text or "{}"))
+
+    async def _stream(self, request: web.Request, reply: dict[str, Any]) -> web.StreamResponse:
+        """``reply`` as DashScope streams it with ``incremental_output``: each event the new text only."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream;charset=UTF-8"})
+        await response.prepare(request)
+        choice = ((reply.get("output") or {}).get("choices") or [{}])[0]
+        content = str((choice.get("message") or {}).get("content") or "")
+        pieces = [content[i:i + self.stream_chunk_chars] for i in range(0, len(content), self.stream_chunk_chars)]
+        for number, piece in enumerate(pieces or [""], start=1):
+            last = number == max(len(pieces), 1)
+            finish = choice.get("finish_reason", "stop") if last else "null"
+            event = {"request_id": reply.get("request_id", ""), "usage": reply.get("usage"), "output": {
+                "choices": [{"finish_reason": finish, "message": {"role": "assistant", "content": piece}}]}}
+            data = json.dumps(event, ensure_ascii=False)
+            await response.write(f"id:{number}\nevent:result\n:HTTP_STATUS/200\ndata:{data}\n\n".encode())
+            await asyncio.sleep(self.stream_delay_s)
+        await response.write_eof()
+        return response
 
     async def _app_completion(self, request: web.Request) -> web.Response:
         return await self.answer(request, _default_app_answer, self._check_app)
