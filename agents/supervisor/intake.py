@@ -17,6 +17,7 @@ from datetime import datetime
 from agents.supervisor.compose import payload
 from agents.supervisor.planner import plan_steps
 from agents.understanding import AliasIndex, amend, understand, validate_dates
+from bot import tracing
 from bot.errors import BusError, InputError
 from bot.logs import log_context
 from bot.models import InboundMessage, SessionStatus
@@ -119,7 +120,9 @@ class Intake:
     async def process(self, message: InboundMessage, task_id: str) -> Submitted:
         """Understand a received message, commit its session (or direct answer) and start it."""
         ref = message.ref
-        with log_context(task_id=task_id, platform=ref.platform):
+        # The request's trace (bot.tracing; nothing when off): its steps' messages carry it to the agents.
+        with log_context(task_id=task_id, platform=ref.platform), \
+                tracing.span("request", platform=ref.platform, task_id=task_id):
             # The terminal is the operator's own: no per-user limit there (issue 8).
             if (self._limiter is not None and ref.platform != LOCAL_PLATFORM
                     and not self._limiter.allow(f"{ref.platform}:{ref.user}")):

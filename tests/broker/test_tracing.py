@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +20,10 @@ from agents.llm import ChatMessage, OpenAICompatChat
 from agents.llm.budget import BudgetedChat, ModelBudget
 from bot import tracing
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
+from bot.models import ConversationRef, InboundMessage, Phase, Progress
+from bot.resources import RESPONSE_TOPIC, TRAVEL_TASK_TOPIC, WEATHER_TASK_TOPIC
+from bot.settings import load_settings
+from bot.wiring import pipeline
 from tests.broker.conftest import Target
 from tests.standins.fake_openai import FakeOpenAI
 from tests.standins.otlp_receiver import OtlpReceiver
@@ -102,3 +109,32 @@ async def test_without_an_endpoint_nothing_is_traced_and_no_property_is_added(ta
             await bus.publish(orders, b"step")
         await asyncio.wait_for(done.wait(), 30)
     assert got[0].traceparent == ""
+
+
+async def test_a_request_through_the_real_pipeline_is_one_trace(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """Intake -> weather step -> its result -> travel step -> its result, Supervisor and agents on the bus."""
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", retention_days=0)
+    finished = asyncio.Event()
+
+    async def on_progress(event: Progress) -> None:
+        if event.phase == Phase.FINISHED:
+            finished.set()
+
+    async with pipeline(settings, agents="inline", clock=lambda: now) as p:
+        p.supervisor.add_listener(on_progress)
+        ref = ConversationRef(platform="cli", channel="traced", user="u")
+        await p.intake.submit(InboundMessage(ref=ref, event_id="e-1", text="下周末去苏州玩两天", received_at=now))
+        await asyncio.wait_for(finished.wait(), 60)
+
+    def exported() -> bool:
+        tracing.flush()
+        return len(receiver.named(f"consume {RESPONSE_TOPIC}")) >= 2
+
+    await until(lambda: asyncio.to_thread(exported), 30, "both results' spans exported")
+    (root,) = receiver.named("request")
+    for name in (f"publish {WEATHER_TASK_TOPIC}", f"consume {WEATHER_TASK_TOPIC}", f"publish {TRAVEL_TASK_TOPIC}",
+                 f"consume {TRAVEL_TASK_TOPIC}", f"publish {RESPONSE_TOPIC}", f"consume {RESPONSE_TOPIC}"):
+        spans = receiver.named(name)
+        assert spans, f"no {name} span"
+        assert {s.trace_id for s in spans} == {root.trace_id}, f"{name} left the request's trace"
