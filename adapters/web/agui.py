@@ -33,6 +33,7 @@ from bot.wording.delivery import delivery_state
 from bot.wording.queue import queued_line
 
 CHUNK = 400  # characters per TEXT_MESSAGE_CONTENT: the answer streams in a few deltas, as a model's would
+DRAFT_CHARS = 4000  # of a streamed draft sent to the page (its newest part)
 FAILED_STATUSES = ("failed",)
 
 
@@ -70,6 +71,8 @@ def progress(event: Progress) -> list[BaseEvent]:
     if event.phase == Phase.QUEUED:  # waits in the broker behind others: its place in line
         return [CustomEvent(name="step_queued", value={**shown, "step": name,
                                                         "text": queued_line(event.language, event.detail)})]
+    if event.phase == Phase.PARTIAL:  # the plan as the model writes it; the answer replaces it
+        return [CustomEvent(name="step_draft", value={**shown, "step": name, "text": event.detail[-DRAFT_CHARS:]})]
     if event.phase == Phase.OK:
         return [StepFinishedEvent(step_name=name, raw_event={**shown, "status": "ok",
                                                              "state": words.step_states[StepStatus.OK]})]

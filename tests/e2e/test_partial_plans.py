@@ -22,6 +22,7 @@ from agents.worker import StepHandler
 from bot.settings import load_settings
 from bot.wire import TaskMessage, TravelInput
 from bot.wiring import chat_services, pipeline, terminal
+from tests.browser.stack import browser, csrf, post, read_until, web_stack
 from tests.e2e.test_dingtalk import NOW, REFERENCE, itineraries
 from tests.standins.fake_dingtalk import FakeDingTalk
 from tests.standins.fake_openai import FakeOpenAI, completion, trip_reading
@@ -149,3 +150,17 @@ async def test_a_streaming_llm_shows_its_plan_as_it_writes_it_on_every_surface(t
     assert titles_in_order(outputs, 2) and titles_in_order(contents, 2) and titles_in_order(drafted, 3)
     assert answer.payload["status"] == "completed" and "Sight 1.1" in answer.text
     assert "Day 1: lakeside" in str(answer.payload)  # the checked plan replaced its draft
+
+
+async def test_the_web_page_gets_the_draft_as_step_draft_events_before_the_answer(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, wrap=drafting) as web, browser() as client:
+        token = await csrf(client, web.url)
+        async with asyncio.timeout(30), client.get(web.url + "events") as stream:
+            assert (await post(client, web.url, REFERENCE, token)).status == 202
+            seen = await read_until(stream, "RUN_FINISHED", [])
+
+    labels = [e.label for e in seen]
+    drafts = [e.data["value"]["text"] for e in seen if e.label == "CUSTOM:step_draft"]
+    assert drafts == list(DRAFTS)  # each draft once, in order (0.6 s apart: none throttled away)
+    assert labels.index("CUSTOM:step_draft") > labels.index("STEP_STARTED:travel")
+    assert max(i for i, label in enumerate(labels) if label == "CUSTOM:step_draft") < labels.index("TEXT_MESSAGE_START")

@@ -138,6 +138,21 @@ function stepState(run, name, status, label, at) {
   }
 }
 
+function stepDraft(run, name, text) {
+  // the plan as the model writes it, as plain text under its step; the answer removes it
+  if (run.answered) return;
+  const item = openStep(run, name);
+  if (!item) return;
+  let draft = item.querySelector(".draft");
+  if (!draft) {
+    draft = document.createElement("div");
+    draft.className = "draft";
+    draft.style.whiteSpace = "pre-wrap";
+    item.append(draft);
+  }
+  draft.textContent = text;
+}
+
 function finishRun(run, status, outcome, at) {
   run.done = true;
   stopReading(run);
@@ -345,6 +360,7 @@ function handle(event) {
       if (run.answered) break; // the same answer again (a second delivery): shown once
       run.answered = true;
       run.answerText = markdown(run.texts.join(""));
+      run.el.querySelectorAll(".draft").forEach((draft) => draft.remove());
       placeAnswer(run);
       break;
     }
@@ -364,6 +380,7 @@ function custom(name, value, at) {
   else if (name === "step_slow") stepState(runFor(value.task_id, at), value.step, "slow", value.state || "slow", at);
   else if (name === "step_delivery") stepDelivery(runFor(value.task_id, at), value);
   else if (name === "step_queued" && value.text) stepState(runFor(value.task_id, at), value.step, "queued", value.text, at);
+  else if (name === "step_draft" && value.text) stepDraft(runFor(value.task_id, at), value.step, value.text);
   else if (name === "step_failed") stepState(runFor(value.task_id, at), value.step, "failed", value.state || "failed", at);
   else if (name === "answer" && value.task_id) {
     const run = runFor(value.task_id, at, value.labels);
