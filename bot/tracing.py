@@ -29,11 +29,12 @@ def _tracer() -> Any:
     if not os.environ.get(ENDPOINT_ENV):
         _state["off"] = True
         return None
-    return configure(os.environ[ENDPOINT_ENV])
+    return configure(None)
 
 
-def configure(endpoint: str, service: str = SERVICE) -> Any:
-    """Export spans to ``endpoint`` (an OTLP/HTTP base URL) from now on; returns the tracer."""
+def configure(endpoint: str | None, service: str = SERVICE) -> Any:
+    """Export spans to ``endpoint`` (an OTLP/HTTP base URL; None: as the ``OTEL_EXPORTER_OTLP_*`` variables
+    say, ``..._TRACES_ENDPOINT`` included) from now on; returns the tracer."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -41,7 +42,8 @@ def configure(endpoint: str, service: str = SERVICE) -> Any:
 
     shutdown()
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces")))
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces") if endpoint else OTLPSpanExporter()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     _state.clear()
     _state["provider"] = provider
     _state["tracer"] = provider.get_tracer("tourguide")

@@ -138,3 +138,23 @@ async def test_a_request_through_the_real_pipeline_is_one_trace(tmp_path: Path, 
         spans = receiver.named(name)
         assert spans, f"no {name} span"
         assert {s.trace_id for s in spans} == {root.trace_id}, f"{name} left the request's trace"
+
+
+async def test_the_standard_variable_turns_tracing_on(target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
+    async with OtlpReceiver() as collector:
+        monkeypatch.setenv(tracing.ENDPOINT_ENV, collector.origin)
+        tracing.shutdown()  # the next span reads the environment
+        try:
+            async with Publisher(config, [orders]) as bus:
+                with tracing.span("request"):
+                    await bus.publish(orders, b"step")
+
+            def exported() -> bool:
+                tracing.flush()
+                return bool(collector.named(f"publish {orders}"))
+
+            await until(lambda: asyncio.to_thread(exported), 30, "the publish span exported")
+        finally:
+            await asyncio.to_thread(tracing.shutdown)
