@@ -217,11 +217,13 @@ async def off_loop(call: Callable[[], T], what: str, timeout_s: float) -> T:
 
     def run() -> None:
         try:
-            result = call()
+            result: T | None = call()
+            error: BaseException | None = None
         except BaseException as exc:  # handed to the awaiting coroutine, whatever it is
-            loop.call_soon_threadsafe(settle, None, exc)
-        else:
-            loop.call_soon_threadsafe(settle, result, None)
+            result, error = None, exc
+        # A call given up on may end after its event loop closed: nobody is waiting for it any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, error)
 
     threading.Thread(target=run, name=f"rocketmq-{what}", daemon=True).start()
     try:
