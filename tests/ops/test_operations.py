@@ -31,6 +31,7 @@ from bot.resources import TRAVEL_GROUP, WEATHER_GROUP, WEATHER_TASK_TOPIC
 from bot.runtime import agent
 from bot.settings import Settings, load_settings
 from bot.wiring import pipeline
+from tests.waiting import settled
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -163,7 +164,7 @@ async def test_replay_finishes_a_session_once_and_refuses_an_ended_one(tmp_path:
             assert reply is not None and reply.payload["status"] == "completed"
             # nothing left to replay for the live task; the refused one is kept
             assert [o.letter.task_id for o in await replay(bus, p.sessions.get, PriorityPolicy().level)] == [ended]
-            await asyncio.sleep(0.5)  # a duplicate finish would have been announced by now
+            await settled(settings.data_dir, delivering=False)  # nothing running could finish it again
         assert [e.task_id for e in finished] == [live]
 
         await refresh(settings)
