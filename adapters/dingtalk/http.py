@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.http_guard import MALFORMED, ReplayGuard, json_object, malformed_is_client_error
+from adapters.serving import serve
 
 log = logging.getLogger("tourguide.dingtalk")
 
@@ -112,12 +113,8 @@ async def http_callback(on_message: OnMessage, app_secret: str, host: str, port:
     receiver = CallbackReceiver(on_message, app_secret)
     app = web.Application(middlewares=[malformed_is_client_error])
     app.router.add_post(CALLBACK_PATH, receiver.handle)
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
-        bound = runner.addresses[0]
-        yield f"http://{bound[0]}:{bound[1]}{CALLBACK_PATH}"
-    finally:
-        await runner.cleanup()  # no new callbacks first, then finish the accepted ones
+        async with serve(app, host, port) as base:
+            yield base + CALLBACK_PATH
+    finally:  # no new callbacks first (serve's exit), then finish the accepted ones
         await receiver.drain()

@@ -31,7 +31,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -42,6 +41,7 @@ import adapters.slack.blocks as slack_blocks
 import adapters.slack.status as slack_status
 import adapters.slack.stream as slack_stream
 from adapters import http_guard
+from adapters.serving import serve
 from adapters.slack.assistant import assistant, set_status, set_title
 from adapters.slack.installations import SlackOAuthStorage
 from adapters.slack.settings import SlackSettings
@@ -588,11 +588,5 @@ async def socket_mode(app: AsyncApp, app_token: str) -> AsyncIterator[None]:
 async def http_mode(app: AsyncApp, signing_secret: str, host: str, port: int) -> AsyncIterator[str]:
     """Serve ``POST /slack/events`` (Bolt verifies signatures and timestamps); yields its URL."""
     guarded = http_guard.protect_slack(app.web_app(path="/slack/events"), signing_secret, "/slack/events")
-    runner = web.AppRunner(guarded, handle_signals=False)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        bound = runner.addresses[0]
-        yield f"http://{bound[0]}:{bound[1]}/slack/events"
-    finally:
-        await runner.cleanup()
+    async with serve(guarded, host, port) as base:
+        yield base + "/slack/events"

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from aiohttp import web
-
+from adapters.serving import serve
 from adapters.web import agui
 from adapters.web.sessions import BrowserSession, SessionRegistry
 from adapters.web.settings import WebSettings
@@ -84,12 +83,10 @@ class WebAdapter:
             stack.enter_context(hops.observing(from_client_thread))
             if self._open_traces is not None:
                 self.traces = await stack.enter_async_context(self._open_traces())
-            runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
-            await runner.setup()
-            stack.push_async_callback(runner.cleanup)
-            await web.TCPSite(runner, self.settings.host, self.settings.port).start()
-            host, port = runner.addresses[0][:2]
-            self._url = f"http://{host}:{port}/"
+            # open SSE streams never end by themselves: a short grace for them on the way out
+            base = await stack.enter_async_context(
+                serve(build_app(self), self.settings.host, self.settings.port, shutdown_timeout_s=2.0))
+            self._url = base + "/"
             self._stack = stack.pop_all()
         log.info("web page at %s", self._url)
         return self
