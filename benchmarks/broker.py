@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks.clients import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
 from bot.broker.provision import GroupSpec, TopicSpec, provision_store
 from bot.realbroker.admin import GroupDef, TopicDef, create_resources
@@ -85,9 +87,11 @@ def _throughput(endpoint: str, count: int) -> dict[str, float]:
     with producer(endpoint, "BenchTopic") as p, push_consumer(endpoint, "GID_bench", "BenchTopic", listener):
         _send_burst(p, "BenchTopic", 200, listener)  # warm-up: channels, threads, SQLite pages
         listener.reset()
+        cpu_before = _cpu_s()
         started = time.perf_counter()
         _send_burst(p, "BenchTopic", count, listener)
         elapsed = listener.last_at - started
+        cpu_ms = (_cpu_s() - cpu_before) * 1000 / count
         burst = listener.latencies_ms
         listener.reset()
         _send_paced(p, "BenchTopic", count // 2, PACED_RATE, listener)
@@ -95,11 +99,27 @@ def _throughput(endpoint: str, count: int) -> dict[str, float]:
     return {
         "rate": count / elapsed,
         "n": count,
+        "cpu_ms": cpu_ms,
         "burst_p50": _pct(burst, 0.5),
         "burst_p99": _pct(burst, 0.99),
         "p50": _pct(paced, 0.5),
         "p99": _pct(paced, 0.99),
     }
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (the producer and the consumer) and of its children (the broker's processes:
+    the embedded broker, or Apache RocketMQ's JVMs when this run started them)."""
+    me = psutil.Process()
+    processes = [me, *me.children(recursive=True)]
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:  # exited meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _send_paced(p: Any, topic: str, count: int, rate: float, listener: LatencyListener) -> None:
@@ -227,6 +247,7 @@ def _print(columns: dict[str, dict[str, float]], messages: int, lite_topics: int
           f"paced at {PACED_RATE:.0f} msg/s, {lite_topics:,} lite topics on one consumer")
     rows: list[tuple[str, Callable[[dict[str, float]], str]]] = [
         ("produce -> push consume -> ack", lambda f: f"{f['rate']:.0f} msg/s"),
+        ("CPU per message, client and broker", lambda f: f"{f['cpu_ms']:.2f} ms"),
         ("hop latency p50 / p99 (paced)", lambda f: f"{f['p50']:.1f} / {f['p99']:.1f} ms"),
         ("latency inside the burst p50 / p99", lambda f: f"{f['burst_p50']:.0f} / {f['burst_p99']:.0f} ms"),
         (f"subscribe {lite_topics - 10:,} lite topics", lambda f: f"{f['subscribe_s']:.1f} s "

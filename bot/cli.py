@@ -70,7 +70,8 @@ def _with_settings(command: Callable[[Settings], Coroutine[Any, Any, int | None]
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="tourguide")
 @click.option("--log-level", default=None, help=(
-              "DEBUG, INFO, WARNING or ERROR  [default: INFO; WARNING for chat and ask, whose output is the answer]"))
+              "DEBUG, INFO, WARNING or ERROR  [default: INFO; WARNING for chat, ask and bench, whose output is "
+              "the answer or the figures]"))
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
@@ -82,7 +83,9 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     """
     # Everything we write (SQLite files, WAL, logs, the broker's store) holds conversations: owner only.
     os.umask(0o077)
-    quiet = ctx.invoked_subcommand in ("chat", "ask")
+    # chat and ask print the answer; bench prints figures, and its agents and broker log at WARNING too, as the
+    # synchronous design it is compared with logs nothing per call.
+    quiet = ctx.invoked_subcommand in ("chat", "ask", "bench")
     configure(log_level or ("WARNING" if quiet else "INFO"), json_lines=log_json)
 
 

@@ -145,7 +145,7 @@ async def pipeline(settings: Settings, *, agents: AgentMode, clock: Callable[[],
         if model is not None:
             understander = functools.partial(LLMUnderstanding(model, places).understand,
                                              max_chars=settings.max_request_chars)
-        intake = Intake(store, supervisor.start, places, clock,
+        intake = Intake(store, supervisor.run, places, clock,
                         max_chars=settings.max_request_chars, limiter=RateLimiter(settings.user_rate_per_minute),
                         local_name=catalog.local_name, understander=understander)
         await intake.recover()  # events acked before a crash cut off their processing

@@ -44,17 +44,18 @@ class SessionStore:
     async def create(
         self, task_id: str, ref: ConversationRef, request: TripRequest, steps: list[Step],
         event_id: str = "",
-    ) -> bool:
-        """Persist a new running session with its planned steps; False if ``event_id`` was seen before."""
+    ) -> Session | None:
+        """Persist a new running session with its planned steps and return it as committed (its owner runs it
+        without reading it back); None if ``event_id`` was seen before."""
         session = Session(task_id, ref, request, SessionStatus.RUNNING, time.time(), tuple(steps))
         async with self._db.transaction() as conn:
             if not await self._insert(conn, session, event_id):
-                return False
+                return None
             rows = [step_params(task_id, s, session.created_at) for s in steps]
             if rows:
                 await conn.executemany(insert("steps", rows[0]), rows)
             await _trace(conn, task_id, "session", f"created with {len(steps)} steps")
-        return True
+        return session
 
     async def answer_directly(self, task_id: str, ref: ConversationRef, request: TripRequest, status: SessionStatus,
                               text: str, payload: dict[str, Any], event_id: str = "") -> bool:

@@ -20,7 +20,7 @@ from agents.understanding import AliasIndex, amend, understand, validate_dates
 from bot import tracing
 from bot.errors import BusError, InputError
 from bot.logs import log_context
-from bot.models import InboundMessage, SessionStatus
+from bot.models import InboundMessage, Session, SessionStatus
 from bot.ports import Submitted
 from bot.schemas import Intent, Language, TripRequest
 from bot.text import language_of
@@ -59,13 +59,13 @@ class RateLimiter:
 class Intake:
     """Turns inbound messages into sessions; the one entry point for every front end (``bot.ports.Requests``)."""
 
-    def __init__(self, store: SessionStore, start: Callable[[str], Awaitable[None]],
+    def __init__(self, store: SessionStore, start: Callable[[Session], Awaitable[None]],
                  places: AliasIndex, clock: Callable[[], datetime], *, max_chars: int,
                  limiter: RateLimiter | None = None,
                  local_name: Callable[[str, Language], str] = lambda name, _lang: name,
                  understander: Callable[[str, datetime], Awaitable[TripRequest]] | None = None) -> None:
         self._store = store
-        self._start = start  # the in-process Supervisor's start; a Supervisor elsewhere adopts new sessions
+        self._start = start  # the in-process Supervisor's run; a Supervisor elsewhere adopts new sessions
         self._places = places
         self._clock = clock
         self._max_chars = max_chars
@@ -138,12 +138,13 @@ class Intake:
                 shown = request.model_copy(update={"destination": self._display(request)})
                 return await self._direct(message, task_id, shown, _missing)
             async with self._admit:
-                if not await self._store.create(task_id, ref, request, plan_steps(request), message.event_id):
+                session = await self._store.create(task_id, ref, request, plan_steps(request), message.event_id)
+                if session is None:
                     return Submitted(task_id, started=False, duplicate=True)
                 log.info("session created for %s %s..%s", request.destination, request.start_date,
                          request.end_date)
                 try:
-                    await self._start(task_id)
+                    await self._start(session)
                 except BusError as exc:  # committed: the Supervisor's watchdog picks it up when RocketMQ is back
                     log.warning("session stored, start deferred: %s", exc)
             return Submitted(task_id, started=True, language=request.language)

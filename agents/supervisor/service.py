@@ -115,6 +115,16 @@ class Supervisor:
                 if task_id not in self._sessions and await self._load(task_id) is not None:
                     await self._advance(task_id)
 
+    async def run(self, session: Session) -> None:
+        """Run a session this process has just committed (``SessionStore.create``): as :meth:`start`, without
+        reading back from SQLite what was just written. Raises BusError as :meth:`start` does."""
+        with log_context(task_id=session.task_id):
+            async with self._lock(session.task_id):
+                if session.task_id not in self._sessions:
+                    await self._subscriber.subscribe(session.task_id)  # first: a failed subscribe leaves it to adoption
+                    self._sessions[session.task_id] = session
+                    await self._advance(session.task_id)
+
     def _lock(self, task_id: str) -> asyncio.Lock:
         return self._locks.setdefault(task_id, asyncio.Lock())
 

@@ -26,7 +26,7 @@ import pytest
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
+from bot.models import ConversationRef, InboundMessage, Session, SessionStatus, StepStatus
 from bot.resources import RESPONSE_GROUP
 from storage.database import Database
 from storage.outbox import Outbox
@@ -95,7 +95,7 @@ async def _check_one_complete_answer(db: Database, store: SessionStore, outbox: 
 
 
 def _intake(store: SessionStore, outbox: Outbox) -> Intake:
-    async def elsewhere(_task_id: str) -> None:
+    async def elsewhere(_session: Session) -> None:
         """The Supervisor runs in its own process and adopts the session within a second."""
 
     return Intake(store, elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW, max_chars=2000)

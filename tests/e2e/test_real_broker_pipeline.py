@@ -24,7 +24,7 @@ import pytest
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
+from bot.models import ConversationRef, InboundMessage, Session, SessionStatus, StepStatus
 from bot.realbroker.maven import resolve
 from bot.resources import GROUPS, TOPICS
 from storage.database import Database
@@ -94,7 +94,7 @@ async def _intake(data_dir: Path) -> AsyncIterator[tuple[Intake, SessionStore, O
     async with Database(data_dir / "tourguide.sqlite3") as db:
         store, outbox = SessionStore(db), Outbox(db)
 
-        async def supervisor_elsewhere(_task_id: str) -> None:
+        async def supervisor_elsewhere(_session: Session) -> None:
             """The Supervisor runs in another process and adopts the new session."""
 
         yield Intake(store, supervisor_elsewhere, AliasIndex(Catalog.load().aliases()), lambda: NOW,

@@ -11,7 +11,7 @@ import pytest
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.models import ConversationRef, InboundMessage, SessionStatus, StepStatus
+from bot.models import ConversationRef, InboundMessage, Session, SessionStatus, StepStatus
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.sessions import SessionStore
@@ -30,7 +30,7 @@ async def test_supervisor_killed_after_weather_result_finishes_after_restart(tmp
     async with Database(tmp_path / "tourguide.sqlite3") as db:
         store, outbox = SessionStore(db), Outbox(db)
 
-        async def nobody_in_process(_task_id: str) -> None:
+        async def nobody_in_process(_session: Session) -> None:
             """The Supervisor runs in another process; it adopts the new session within a second."""
 
         intake = Intake(store, nobody_in_process, AliasIndex(Catalog.load().aliases()), lambda: NOW,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake, RateLimiter
 from agents.understanding import AliasIndex
-from bot.models import ConversationRef, InboundMessage
+from bot.models import ConversationRef, InboundMessage, Session
 from storage.database import Database
 from storage.sessions import SessionStore
 
@@ -34,7 +34,7 @@ async def test_data_dir_is_0700_and_database_files_0600(tmp_path: Path) -> None:
 
 async def test_the_terminal_is_not_rate_limited_but_chat_users_are(tmp_path: Path) -> None:
     async with Database(tmp_path / "t.sqlite3") as db:
-        async def start(_task_id: str) -> None:
+        async def start(_session: Session) -> None:
             """No Supervisor here: only what the intake decides matters."""
 
         intake = Intake(SessionStore(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,

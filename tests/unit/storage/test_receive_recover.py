@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from agents.knowledge.catalog import Catalog
 from agents.supervisor.intake import Intake
 from agents.understanding import AliasIndex
-from bot.models import ConversationRef, InboundMessage
+from bot.models import ConversationRef, InboundMessage, Session
 from storage.database import Database
 from storage.sessions import SessionStore
 
@@ -17,8 +17,8 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def _intake(db: Database, started: list[str]) -> Intake:
-    async def start(task_id: str) -> None:
-        started.append(task_id)
+    async def start(session: Session) -> None:
+        started.append(session.task_id)
 
     return Intake(SessionStore(db), start, AliasIndex(Catalog.load().aliases()), lambda: NOW,
                   max_chars=2000)
