@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Collection
 from types import TracebackType
 
-from bot import background
+from bot import background, tracing
 from bot.errors import RateLimited
 from bot.logs import log_context
 from bot.models import Reply
@@ -110,7 +110,9 @@ class OutboxSender:
         return min(self._poll_s, max(due_at - time.time(), 0.05))
 
     async def _send(self, reply: Reply) -> None:
-        with log_context(task_id=reply.task_id, platform=self._platform):
+        with log_context(task_id=reply.task_id, platform=self._platform), \
+                tracing.span("deliver answer", parent=reply.traceparent, kind="producer", platform=self._platform,
+                             task_id=reply.task_id, attempt=reply.attempts + 1):
             try:
                 await self._outbox.begin_attempt(reply.task_id)  # committed before the platform sees anything
                 await self._adapter.deliver(reply, functools.partial(self._outbox.mark_part_sent, reply.task_id))

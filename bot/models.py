@@ -137,6 +137,7 @@ class Reply:
     attempts: int = 0
     parts_sent: int = 0  # messages of this answer the platform already accepted
     in_doubt: bool = False  # an earlier attempt was cut off (crash) after it may have reached the platform
+    traceparent: str = ""  # the trace context of the step that finished the session: delivery joins its trace
 
 
 class Phase(StrEnum):

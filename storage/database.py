@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     task_id TEXT PRIMARY KEY, platform TEXT NOT NULL, reference TEXT NOT NULL, status TEXT NOT NULL,
     text TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL, created_at REAL NOT NULL, sent_at REAL, last_error TEXT NOT NULL DEFAULT '',
-    parts_sent INTEGER NOT NULL DEFAULT 0, delivering INTEGER NOT NULL DEFAULT 0);
+    parts_sent INTEGER NOT NULL DEFAULT 0, delivering INTEGER NOT NULL DEFAULT 0,
+    traceparent TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, platform, next_attempt_at);
 CREATE TABLE IF NOT EXISTS inbound (
     platform TEXT NOT NULL, event_id TEXT NOT NULL, task_id TEXT NOT NULL, received_at REAL NOT NULL,
@@ -58,6 +59,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("outbox", "delivering", "INTEGER NOT NULL DEFAULT 0"),
     ("inbound", "message", "TEXT NOT NULL DEFAULT ''"),
     ("sessions", "version", "INTEGER NOT NULL DEFAULT 0"),
+    ("outbox", "traceparent", "TEXT NOT NULL DEFAULT ''"),
 )
 
 

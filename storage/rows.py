@@ -22,7 +22,7 @@ _OUTPUT: TypeAdapter[WeatherReport | Itinerary] = TypeAdapter(StepOutput)
 SESSION_COLUMNS = "task_id, conversation, reference, request, status, created_at, updated_at, version"
 STEP_COLUMNS = ("task_id, step_id, kind, depends_on, status, input, output, error, user_message, deadline, "
                 "updated_at, error_kind")
-REPLY_COLUMNS = "task_id, reference, text, payload, status, attempts, parts_sent, delivering"
+REPLY_COLUMNS = "task_id, reference, text, payload, status, attempts, parts_sent, delivering, traceparent"
 
 
 def session_from_row(row: sqlite3.Row, steps: list[sqlite3.Row]) -> Session:
@@ -72,7 +72,7 @@ def reply_from_row(row: sqlite3.Row) -> Reply:
     return Reply(
         task_id=row["task_id"], ref=ConversationRef.model_validate_json(row["reference"]), text=row["text"],
         payload=json.loads(row["payload"]), status=OutboxStatus(row["status"]), attempts=int(row["attempts"]),
-        parts_sent=int(row["parts_sent"]), in_doubt=bool(row["delivering"]),
+        parts_sent=int(row["parts_sent"]), in_doubt=bool(row["delivering"]), traceparent=row["traceparent"],
     )
 
 
@@ -80,7 +80,7 @@ def reply_params(reply: Reply, now: float) -> dict[str, Any]:
     """Named parameters of a new ``outbox`` row, due at once."""
     return {"task_id": reply.task_id, "platform": reply.ref.platform, "reference": reply.ref.model_dump_json(),
             "status": reply.status.value, "text": reply.text, "payload": json.dumps(reply.payload, ensure_ascii=False),
-            "attempts": reply.attempts, "next_attempt_at": now, "created_at": now}
+            "attempts": reply.attempts, "next_attempt_at": now, "created_at": now, "traceparent": reply.traceparent}
 
 
 def insert(table: str, params: dict[str, Any]) -> str:

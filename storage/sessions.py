@@ -70,9 +70,10 @@ class SessionStore:
             await _trace(conn, task_id, "session", f"answered directly: {status.value}")
         return True
 
-    async def finish(self, task_id: str, status: SessionStatus, ref: ConversationRef, text: str,
-                     payload: dict[str, Any]) -> bool:
-        """End a running session and queue its answer atomically; False if it was not running any more."""
+    async def finish(self, reply: Reply, status: SessionStatus) -> bool:
+        """End a running session with ``status`` and queue its answer atomically; False if it was not running
+        any more."""
+        task_id = reply.task_id
         async with self._db.transaction() as conn:
             cursor = await conn.execute(
                 "UPDATE sessions SET status = ?, updated_at = ?, version = version + 1 "
@@ -81,7 +82,7 @@ class SessionStore:
             )
             if cursor.rowcount != 1:
                 return False
-            await self._outbox.queue(conn, Reply(task_id, ref, text, payload))
+            await self._outbox.queue(conn, reply)
             await _trace(conn, task_id, "session", f"finished {status.value}; answer queued")
         return True
 

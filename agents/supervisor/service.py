@@ -32,11 +32,11 @@ from agents.supervisor.planner import step_input
 from agents.supervisor.priority import PriorityPolicy
 from agents.supervisor.queue import QueueWatch
 from agents.supervisor.timers import Reminder, Timer, Timers
-from bot import background
+from bot import background, tracing
 from bot.bus import Envelope, LiteSubscriber, Publisher
 from bot.errors import BusError
 from bot.logs import log_context
-from bot.models import Phase, Progress, Session, SessionStatus, Step, StepState, StepStatus
+from bot.models import Phase, Progress, Reply, Session, SessionStatus, Step, StepState, StepStatus
 from bot.wire import ErrorKind, ResultMessage, ResultStatus, StepKind, TaskMessage, decode_result, encode
 from storage.sessions import SessionStore
 
@@ -248,7 +248,9 @@ class Supervisor:
 
     async def _finish(self, session: Session) -> None:
         answer = compose(session)
-        if await self._store.finish(session.task_id, answer.status, session.ref, answer.text, answer.payload):
+        # The answer carries the finishing step's trace context: its delivery, maybe in another process, joins it.
+        reply = Reply(session.task_id, session.ref, answer.text, answer.payload, traceparent=tracing.traceparent())
+        if await self._store.finish(reply, answer.status):
             log.info("session finished: %s", answer.status.value)
             await self._emit(_progress(replace(session, status=answer.status), Phase.FINISHED, None,
                                        answer.status.value))

@@ -27,7 +27,11 @@ from bot.wiring import pipeline
 from tests.broker.conftest import Target
 from tests.standins.fake_openai import FakeOpenAI
 from tests.standins.otlp_receiver import OtlpReceiver
+from tests.terminal import ask
 from tests.waiting import until
+
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
@@ -113,7 +117,7 @@ async def test_without_an_endpoint_nothing_is_traced_and_no_property_is_added(ta
 
 async def test_a_request_through_the_real_pipeline_is_one_trace(tmp_path: Path, receiver: OtlpReceiver) -> None:
     """Intake -> weather step -> its result -> travel step -> its result, Supervisor and agents on the bus."""
-    now = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    now = NOW
     settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", retention_days=0)
     finished = asyncio.Event()
 
@@ -158,3 +162,32 @@ async def test_the_standard_variable_turns_tracing_on(target: Target, monkeypatc
             await until(lambda: asyncio.to_thread(exported), 30, "the publish span exported")
         finally:
             await asyncio.to_thread(tracing.shutdown)
+
+
+async def test_the_answer_s_delivery_joins_the_request_s_trace(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    """Through the real pipeline (intake, Supervisor, both agents, outbox sender): the delivery of the answer is
+    a span of the request's trace, the child of the Supervisor consuming the result that finished the session."""
+    settings = load_settings(data_dir=tmp_path, rocketmq_endpoint="", retention_days=0)
+    async with pipeline(settings, agents="inline", clock=lambda: NOW) as p:
+        reply = await ask(p, "3 days in Kyoto next weekend", answer_timeout_s=60)
+    assert reply.payload["status"] == "completed"
+
+    def exported() -> bool:
+        tracing.flush()
+        return bool(receiver.named("deliver answer"))
+
+    await until(lambda: asyncio.to_thread(exported), 30, "the delivery span exported")
+    (deliver,) = receiver.named("deliver answer")
+    (root,) = [s for s in receiver.named("request") if s.trace_id == deliver.trace_id]
+    in_trace = [s for s in receiver.spans if s.trace_id == root.trace_id]
+    by_id = {s.span_id: s for s in in_trace}
+    parent = by_id[deliver.parent_span_id]
+    assert parent.name == f"consume {RESPONSE_TOPIC}"  # the travel result that finished the session
+    names = {s.name for s in in_trace}
+    assert {f"publish {WEATHER_TASK_TOPIC}", f"consume {WEATHER_TASK_TOPIC}", f"publish {TRAVEL_TASK_TOPIC}",
+            f"consume {TRAVEL_TASK_TOPIC}", f"publish {RESPONSE_TOPIC}"} <= names
+    chain, span = [], deliver  # walk up from the delivery: it must reach the request without leaving the trace
+    while span.parent_span_id in by_id:
+        span = by_id[span.parent_span_id]
+        chain.append(span.name)
+    assert span is root, chain

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from agents.supervisor.planner import plan_steps
-from bot.models import ConversationRef, SessionStatus
+from bot.models import ConversationRef, Reply, SessionStatus
 from bot.schemas import Language, TripRequest
 from storage.database import Database
 from storage.outbox import Outbox
@@ -33,7 +33,7 @@ async def _finished_request(store: SessionStore, outbox: Outbox, n: int) -> None
     ref = ConversationRef(platform="slack", workspace="T1", channel="C1", thread=f"{n}.1", user="U1")
     task_id = f"task-{n}"
     await store.create(task_id, ref, REQUEST, plan_steps(REQUEST), event_id=f"Ev{n}")
-    await store.finish(task_id, SessionStatus.COMPLETED, ref, ANSWER, {"text": ANSWER})
+    await store.finish(Reply(task_id, ref, ANSWER, {"text": ANSWER}), SessionStatus.COMPLETED)
     await outbox.begin_attempt(task_id)
     await outbox.mark_sent(task_id)
 
@@ -72,7 +72,7 @@ async def test_unsent_answers_are_kept_past_the_retention_age(tmp_path: Path) ->
         store, outbox = SessionStore(db), Outbox(db)
         ref = ConversationRef(platform="slack", channel="C1", thread="1.1", user="U1")
         await store.create("task-1", ref, REQUEST, plan_steps(REQUEST))
-        await store.finish("task-1", SessionStatus.COMPLETED, ref, "plan", {})
+        await store.finish(Reply("task-1", ref, "plan", {}), SessionStatus.COMPLETED)
         now[0] += 40 * DAY_S
         await Retention(db, 30 * DAY_S, clock=lambda: now[0]).sweep()
         assert await outbox.get("task-1") is not None

@@ -53,8 +53,8 @@ async def test_a_redelivered_result_is_a_no_op(db: Database) -> None:
 async def test_finish_queues_exactly_one_answer(db: Database) -> None:
     store, outbox = SessionStore(db), Outbox(db)
     await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
-    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
-    assert not await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
+    assert await store.finish(Reply("task-1", REF, "plan", {"status": "completed"}), SessionStatus.COMPLETED)
+    assert not await store.finish(Reply("task-1", REF, "plan again", {}), SessionStatus.COMPLETED)
     assert [r.text for r in await outbox.due("slack")] == ["plan"]
     await outbox.begin_attempt("task-1")
     await outbox.mark_retry("task-1", "platform down", delay_s=60)
@@ -79,7 +79,7 @@ async def test_direct_answer_is_deduped_by_event(db: Database) -> None:
 async def test_an_attempt_cut_off_by_a_crash_is_in_doubt_at_the_next_start(db: Database) -> None:
     store, outbox = SessionStore(db), Outbox(db)
     await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
-    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {"status": "completed"})
+    assert await store.finish(Reply("task-1", REF, "plan", {"status": "completed"}), SessionStatus.COMPLETED)
     assert not (await outbox.due("slack"))[0].in_doubt
     await outbox.begin_attempt("task-1")  # ... and the process dies before mark_sent / mark_retry
     (reply,) = await outbox.due("slack")
@@ -107,9 +107,9 @@ async def test_watchers_hear_of_an_answer_only_once_it_is_committed(db: Database
     outbox.watch(queued.append)
     await store.create("task-1", REF, REQUEST, plan_steps(REQUEST))
     assert queued == []
-    assert await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan", {})
+    assert await store.finish(Reply("task-1", REF, "plan", {}), SessionStatus.COMPLETED)
     assert queued == ["slack"]
-    assert not await store.finish("task-1", SessionStatus.COMPLETED, REF, "plan again", {})
+    assert not await store.finish(Reply("task-1", REF, "plan again", {}), SessionStatus.COMPLETED)
     assert await store.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {})
     assert queued == ["slack", "slack"]
     with pytest.raises(RuntimeError):
