@@ -28,6 +28,9 @@ class AliasIndex:
         table.pop("", None)
         # Longest first, so the first length that matches is the answer.
         self._aliases = sorted(table.items(), key=lambda item: (-len(item[0]), item[0]))
+        # Whether an alias is CJK (a plain substring match) is decided once here, not per alias per request:
+        # the gazetteer has hundreds of aliases and every request scans them all.
+        self._cjk = frozenset(alias for alias, _canonical in self._aliases if _CJK.search(alias))
 
     def find_in(self, text: str) -> str | None:
         """Canonical name of the longest alias in `text` (the earliest one on a tie), or None."""
@@ -37,7 +40,7 @@ class AliasIndex:
         for alias, canonical in self._aliases:
             if len(alias) < best_length:
                 break
-            position = self._position(folded, alias)
+            position = self._position(folded, alias, alias in self._cjk)
             if position is not None and (best is None or position < best[0]):
                 best, best_length = (position, canonical), len(alias)
         return best[1] if best else None
@@ -47,8 +50,10 @@ class AliasIndex:
         folded = text.casefold()
         claimed: list[tuple[int, int, str]] = []
         for alias, canonical in self._aliases:
-            start = 0
-            while (position := self._position(folded[start:], alias)) is not None:
+            if alias not in folded:  # most aliases: one substring test, no slicing
+                continue
+            start, cjk = 0, alias in self._cjk
+            while (position := self._position(folded[start:], alias, cjk)) is not None:
                 begin = start + position
                 end = begin + len(alias)
                 if not any(a < end and begin < b for a, b, _ in claimed):
@@ -65,7 +70,7 @@ class AliasIndex:
         claimed: list[tuple[int, int]] = []
         found: list[tuple[int, str]] = []
         for alias, canonical in self._aliases:
-            position = self._position(folded, alias)
+            position = self._position(folded, alias, alias in self._cjk)
             if position is None or any(a < position + len(alias) and position < b for a, b in claimed):
                 continue
             claimed.append((position, position + len(alias)))
@@ -74,11 +79,10 @@ class AliasIndex:
         return list(dict.fromkeys(ordered))
 
     @staticmethod
-    def _position(text: str, alias: str) -> int | None:
-        if _CJK.search(alias):
-            found = text.find(alias)
-            return found if found >= 0 else None
+    def _position(text: str, alias: str, cjk: bool) -> int | None:
         start = text.find(alias)
+        if cjk:
+            return start if start >= 0 else None
         while start >= 0:
             before = text[start - 1] if start > 0 else " "
             after = text[start + len(alias)] if start + len(alias) < len(text) else " "
