@@ -8,11 +8,11 @@ everything else (endpoint, concurrency) is the product's settings.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 from benchmarks.latency import LATENCY_ENV, simulated_model_time
+from bot import loop
 from bot.bus.client import abandoned_client_threads
 from bot.logs import configure
 from bot.runtime import AgentKind, agent, broker_endpoint, bus_config
@@ -42,9 +42,9 @@ def main(argv: list[str]) -> None:
     if argv[0] == "serve":
         from benchmarks.sync_baseline import serve
 
-        asyncio.run(serve(kind, float(argv[2]), int(argv[3])))
+        loop.run(serve(kind, float(argv[2]), int(argv[3])))
         return
-    asyncio.run(_agent(kind, float(os.environ.get(LATENCY_ENV, "0"))))
+    loop.run(_agent(kind, float(os.environ.get(LATENCY_ENV, "0"))))
     if abandoned_client_threads():
         # As in bot.cli: client threads retrying against a gone broker would keep the interpreter alive.
         sys.stdout.flush()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from adapters.web.settings import WebSettings
 from benchmarks.latency import LATENCY_ENV, simulated_model_time
+from bot import loop
 from bot.logs import configure
 from bot.settings import load_settings
 from bot.web_cli import web_page
@@ -38,4 +39,4 @@ async def serve(latency_s: float) -> None:
 
 if __name__ == "__main__":
     configure("WARNING")
-    asyncio.run(serve(float(os.environ.get(LATENCY_ENV, "0"))))
+    loop.run(serve(float(os.environ.get(LATENCY_ENV, "0"))))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from bot import loop
 from bot.broker.errors import BrokerError as EmbeddedBrokerError
 from bot.errors import TourGuideError
 from bot.logs import configure
@@ -34,7 +35,7 @@ async def _with_roomy_executor(coro: Coroutine[Any, Any, int | None]) -> int | N
 
 def _run(coro: Coroutine[Any, Any, int | None]) -> None:
     try:
-        code = asyncio.run(_with_roomy_executor(coro)) or 0
+        code = loop.run(_with_roomy_executor(coro)) or 0
     except (TourGuideError, EmbeddedBrokerError) as exc:  # the embedded broker has its own errors
         click.echo(f"error: {exc}", err=True)
         code = 2
