@@ -30,7 +30,6 @@ from tests.standins.otlp_receiver import OtlpReceiver
 from tests.terminal import ask
 from tests.waiting import until
 
-
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
