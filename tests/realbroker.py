@@ -8,19 +8,22 @@ why; under CI (``CI=true``) a missing tool, a failed download or a cluster that 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from bot.errors import BrokerError
 from bot.realbroker.admin import GroupDef, TopicDef, create_resources, run_batch
 from bot.realbroker.cluster import ApacheRocketMQ, ClusterState
-from bot.realbroker.maven import resolve
+from bot.realbroker.maven import cache_root, resolve
 from bot.resources import mqadmin_commands
 
 
@@ -79,8 +82,22 @@ class ApacheSession:
             self._product_ready = True
 
 
+@contextmanager
+def one_start_at_a_time() -> Iterator[None]:
+    """Hold a lock on this machine while a cluster starts: pytest-xdist workers each start their own.
+
+    The first start resolves the jars into the shared Maven cache alone (a second ``mvn`` would rewrite
+    them under the first cluster), and ``free_ports()`` cannot hand two clusters the same ports before
+    their JVMs bind them.
+    """
+    cache_root().mkdir(parents=True, exist_ok=True)
+    with (cache_root() / ".start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 class _Run:
-    """The one cluster of this test run (pytest runs in one process), or why there is none."""
+    """The one cluster of this pytest process (of this xdist worker), or why there is none."""
 
     session: ApacheSession | None = None
     failure: str | None = None
@@ -91,17 +108,29 @@ AUTH_ADMIN = ("tourguide-admin", "admin-secret-1")
 
 
 def apache_auth_session() -> ApacheSession:
-    """A second cluster with ACL 2.0 authentication on (admin user ``AUTH_ADMIN``), started on first use."""
-    apache_session()  # skips or fails the same way when Apache RocketMQ cannot run here
+    """A second cluster with ACL 2.0 authentication on (admin user ``AUTH_ADMIN``), started on first use.
+
+    It does not start the main cluster: under pytest-xdist its one test runs on a worker of its own.
+    """
+    if why_no_apache():
+        _skip_or_fail(why_no_apache())
     if _Run.auth_session is None:
         workdir = Path(tempfile.mkdtemp(prefix="tourguide-rocketmq-auth-"))
         cluster = ApacheRocketMQ(workdir, admin=AUTH_ADMIN)
         atexit.register(cluster.stop)
         try:
-            _Run.auth_session = ApacheSession(cluster, cluster.start())
+            with one_start_at_a_time():
+                _Run.auth_session = ApacheSession(cluster, cluster.start())
         except BrokerError as exc:
-            pytest.fail(f"Apache RocketMQ with authentication did not start: {exc}")
+            _skip_or_fail(f"Apache RocketMQ with authentication did not start: {exc}")
     return _Run.auth_session
+
+
+def _skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test that needs Apache RocketMQ on a laptop that cannot run it; fail it under CI."""
+    if in_ci():
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
 def apache_session() -> ApacheSession:
@@ -114,14 +143,13 @@ def apache_session() -> ApacheSession:
             cluster = ApacheRocketMQ(workdir)
             atexit.register(cluster.stop)  # also when the run ends without pytest_sessionfinish (Ctrl-C)
             try:
-                _Run.session = ApacheSession(cluster, cluster.start())
+                with one_start_at_a_time():
+                    _Run.session = ApacheSession(cluster, cluster.start())
             except BrokerError as exc:
                 _Run.failure = f"Apache RocketMQ did not start: {exc}"
     if _Run.session is None:
         assert _Run.failure is not None
-        if in_ci():
-            pytest.fail(_Run.failure)
-        pytest.skip(_Run.failure)
+        _skip_or_fail(_Run.failure)
     return _Run.session
 
 
