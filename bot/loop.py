@@ -1,9 +1,11 @@
-"""The event loop every tourguide process runs on: uvloop where it is installed, asyncio's own otherwise.
+"""The event loops of every tourguide process: uvloop where it is installed, asyncio's own otherwise.
 
 uvloop (libuv) runs the same asyncio programs with less interpreter work per callback, wake-up and
 thread hand-off, which is most of what a Supervisor, a broker or an agent does between two messages.
-Only the loop of our own main thread changes: the RocketMQ client's I/O loop (its own thread, its own
-``asyncio.new_event_loop()``) and pytest's loops stay asyncio's.
+It is installed as the event loop policy, not only for our main loop: the RocketMQ client runs its gRPC
+calls on an I/O loop of its own (``asyncio.new_event_loop()`` in its thread), and that loop does more of
+a process's work than ours does (in a burst, a third of the Supervisor's CPU and more of an agent's).
+Tests that do not go through :func:`run` keep asyncio's loops.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ T = TypeVar("T")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)`` on uvloop when it is available (not on Windows)."""
+    """``asyncio.run(main)``, with uvloop for this loop and every loop made after it (not on Windows)."""
     try:
         import uvloop
     except ImportError:
         return asyncio.run(main)
-    return uvloop.run(main)
+    # On Python 3.11 (our target) policies are the way to reach loops other libraries create.
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return asyncio.run(main)
