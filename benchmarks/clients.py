@@ -15,7 +15,7 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, Producer, PushConsumer
 
-from bot.bus.client import BusConfig
+from bot.bus.client import BusConfig, start_client
 from bot.bus.client import new_message as message
 from bot.bus.consumers import whole_name
 
@@ -31,7 +31,7 @@ def client_configuration(endpoint: str, ak: str = "", sk: str = "", namespace: s
 def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace: str = "") -> Iterator[Any]:
     """A started Producer, shut down on exit."""
     p = Producer(client_configuration(endpoint, ak, sk, namespace), topics)
-    p.startup()
+    start_client(p)
     try:
         yield p
     finally:
@@ -42,7 +42,7 @@ def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace:
 def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Iterator[Any]:
     """A started PushConsumer, shut down on exit."""
     c = PushConsumer(client_configuration(endpoint), group, listener, {topic: FilterExpression()})
-    c.startup()
+    start_client(c)
     try:
         yield c
     finally:
@@ -53,7 +53,7 @@ def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Itera
 def lite_push_consumer(endpoint: str, group: str, bind_topic: str, listener: Any) -> Iterator[Any]:
     """A started LitePushConsumer, shut down on exit."""
     c = LitePushConsumer(client_configuration(endpoint), group, bind_topic, listener)
-    c.startup()
+    start_client(c)
     try:
         yield c
     finally:

@@ -84,12 +84,18 @@ def _dump_tasks_when_stuck() -> Iterator[None]:
     """A test still running after 200 s prints each pending asyncio task's stack: thread stacks hide awaits."""
 
     def dump() -> None:
-        tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
-        print(f"\n--- {len(tasks)} pending asyncio tasks after 200 s ---", file=sys.stderr)
-        for task in tasks:
-            task.print_stack(file=sys.stderr)
+        # Runs in a timer thread while other threads' loops (the RocketMQ client's) move their tasks on, so
+        # a stack can change under print_stack; a diagnostic must never fail the test it diagnoses.
+        try:
+            tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+            print(f"\n--- {len(tasks)} pending asyncio tasks after 200 s ---", file=sys.stderr)
+            for task in tasks:
+                task.print_stack(file=sys.stderr)
+        except Exception as error:
+            print(f"--- the task dump stopped: {error!r} ---", file=sys.stderr)
 
     timer = threading.Timer(200, dump)
+    timer.name = "stuck-test-dump"
     timer.daemon = True
     timer.start()
     try:

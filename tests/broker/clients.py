@@ -12,6 +12,7 @@ from rocketmq import ConsumeResult, FilterExpression, MessageListener, SimpleCon
 
 from benchmarks.clients import client_configuration, message, producer, push_consumer
 from benchmarks.clients import lite_push_consumer as lite_consumer
+from bot.bus.client import start_client
 
 __all__ = [
     "Recorder",
@@ -32,10 +33,10 @@ def simple_consumer(
     """A started SimpleConsumer, shut down on exit."""
     c = SimpleConsumer(client_configuration(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
                        await_duration=await_s)
-    c.startup()
-    # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings, and Apache RocketMQ's proxy
-    # answers a receive from a client whose settings have not arrived with an internal error.
-    c._init_settings_event.wait(10)
+    # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings (Apache RocketMQ's proxy
+    # answers a receive from a client without them with an internal error), and in a worker thread it
+    # may not even open the telemetry stream; start_client covers both.
+    start_client(c)
     try:
         yield c
     finally:
