@@ -141,6 +141,21 @@ async def agent_processes(kinds: list[AgentKind], endpoint: str, log_dir: Path,
 
 
 async def _spawn_agent(kind: AgentKind, endpoint: str, log_file: Path, module: str) -> asyncio.subprocess.Process:
+    """Start one agent process; one more try when the first dies before it is ready.
+
+    A start can die in native code (seen once under heavy load: a segfault in grpcio's event engine
+    thread while the client connected); the work it would do waits in the broker, so a second start is
+    the supervisor's job, as it would be systemd's. Two failures in a row are an error.
+    """
+    try:
+        return await _spawn_agent_once(kind, endpoint, log_file, module)
+    except BusError as first:
+        log.warning("%s; starting it again", first)
+        return await _spawn_agent_once(kind, endpoint, log_file, module)
+
+
+async def _spawn_agent_once(kind: AgentKind, endpoint: str, log_file: Path,
+                            module: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "TOURGUIDE_ROCKETMQ_ENDPOINT": endpoint, "PYTHONUNBUFFERED": "1"}
     with log_file.open("ab") as sink:
         proc = await asyncio.create_subprocess_exec(
@@ -152,6 +167,8 @@ async def _spawn_agent(kind: AgentKind, endpoint: str, log_file: Path, module: s
     except TimeoutError:
         line = b""
     if b"ready" not in line:
-        proc.kill()
-        raise BusError(f"the {kind} agent did not start; see {log_file}")
+        if proc.returncode is None:
+            proc.kill()
+        code = await proc.wait()
+        raise BusError(f"the {kind} agent did not start (exit code {code}); see {log_file}")
     return proc
