@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ async def test_an_agent_that_crashes_on_start_is_started_again(
             async with agent_processes(["travel"], endpoint, tmp_path / "logs", module="tests.crash_once"):
                 assert crashes.read_text() == "0"  # the first start did crash
                 assert "travel agent consuming" in (tmp_path / "logs" / "agent-travel.log").read_text()
-    assert "the travel agent did not start (exit code -11)" in caplog.text
+    # -11 (SIGSEGV); asyncio reports 255 when another loop of this test process reaped the child first
+    assert re.search(r"the travel agent did not start \(exit code (-11|255)\)", caplog.text), caplog.text
     assert "starting it again" in caplog.text
 
 
@@ -34,7 +36,7 @@ async def test_an_agent_that_crashes_twice_on_start_is_an_error(
     crashes.write_text("2")
     monkeypatch.setenv("TOURGUIDE_TEST_CRASHES", str(crashes))
     async with broker_endpoint(load_settings(rocketmq_endpoint="", data_dir=tmp_path)) as endpoint:
-        with pytest.raises(BusError, match=r"the travel agent did not start \(exit code -11\)"):
+        with pytest.raises(BusError, match=r"the travel agent did not start \(exit code (-11|255)\)"):
             async with agent_processes(["travel"], endpoint, tmp_path / "logs", module="tests.crash_once"):
                 pass
     assert crashes.read_text() == "0"
