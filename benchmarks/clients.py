@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,8 +18,30 @@ from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageL
 from bot.bus.client import BusConfig, start_client
 from bot.bus.client import new_message as message
 from bot.bus.consumers import whole_name
+from bot.errors import BusError
 
-__all__ = ["LatencyListener", "lite_push_consumer", "message", "producer", "push_consumer", "subscribe_lite"]
+__all__ = ["LatencyListener", "lite_push_consumer", "message", "producer", "push_consumer", "started",
+           "subscribe_lite"]
+START_ATTEMPTS = 3
+
+
+def started(make: Callable[[], Any], attempts: int = START_ATTEMPTS) -> Any:
+    """A new client from ``make``, started; a client that got no settings is replaced, up to ``attempts``.
+
+    A broker that stalls for seconds (Apache RocketMQ's proxy on 2 cores while other JVMs start: "connection
+    attempt timed out before receiving SETTINGS frame") leaves a 5.1.2 client without routes or settings
+    until its 30 s route refresh; a fresh client a moment later connects.
+    """
+    for attempt in range(1, attempts + 1):
+        client = make()
+        try:
+            start_client(client)
+            return client
+        except BusError:
+            if attempt == attempts:
+                raise
+            time.sleep(2.0)
+    raise AssertionError("unreachable")  # for the type checker: the loop returns or raises
 
 
 def client_configuration(endpoint: str, ak: str = "", sk: str = "", namespace: str = "") -> Any:
@@ -28,10 +50,10 @@ def client_configuration(endpoint: str, ak: str = "", sk: str = "", namespace: s
 
 
 @contextmanager
-def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace: str = "") -> Iterator[Any]:
+def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace: str = "",
+             attempts: int = START_ATTEMPTS) -> Iterator[Any]:
     """A started Producer, shut down on exit."""
-    p = Producer(client_configuration(endpoint, ak, sk, namespace), topics)
-    start_client(p)
+    p = started(lambda: Producer(client_configuration(endpoint, ak, sk, namespace), topics), attempts)
     try:
         yield p
     finally:
@@ -41,8 +63,7 @@ def producer(endpoint: str, *topics: str, ak: str = "", sk: str = "", namespace:
 @contextmanager
 def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Iterator[Any]:
     """A started PushConsumer, shut down on exit."""
-    c = PushConsumer(client_configuration(endpoint), group, listener, {topic: FilterExpression()})
-    start_client(c)
+    c = started(lambda: PushConsumer(client_configuration(endpoint), group, listener, {topic: FilterExpression()}))
     try:
         yield c
     finally:
@@ -52,8 +73,7 @@ def push_consumer(endpoint: str, group: str, topic: str, listener: Any) -> Itera
 @contextmanager
 def lite_push_consumer(endpoint: str, group: str, bind_topic: str, listener: Any) -> Iterator[Any]:
     """A started LitePushConsumer, shut down on exit."""
-    c = LitePushConsumer(client_configuration(endpoint), group, bind_topic, listener)
-    start_client(c)
+    c = started(lambda: LitePushConsumer(client_configuration(endpoint), group, bind_topic, listener))
     try:
         yield c
     finally:

@@ -10,9 +10,8 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, MessageListener, SimpleConsumer
 
-from benchmarks.clients import client_configuration, message, producer, push_consumer
+from benchmarks.clients import client_configuration, message, producer, push_consumer, started
 from benchmarks.clients import lite_push_consumer as lite_consumer
-from bot.bus.client import start_client
 
 __all__ = [
     "Recorder",
@@ -28,15 +27,14 @@ __all__ = [
 
 @contextmanager
 def simple_consumer(
-    endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*", namespace: str = ""
+    endpoint: str, group: str, topic: str, await_s: int = 3, tag: str = "*", namespace: str = "", attempts: int = 3
 ) -> Iterator[Any]:
     """A started SimpleConsumer, shut down on exit."""
-    c = SimpleConsumer(client_configuration(endpoint, namespace=namespace), group, {topic: FilterExpression(tag)},
-                       await_duration=await_s)
     # 5.1.2: SimpleConsumer.startup() does not wait for the server's settings (Apache RocketMQ's proxy
     # answers a receive from a client without them with an internal error), and in a worker thread it
-    # may not even open the telemetry stream; start_client covers both.
-    start_client(c)
+    # may not even open the telemetry stream; start_client (through started) covers both.
+    c = started(lambda: SimpleConsumer(client_configuration(endpoint, namespace=namespace), group,
+                                       {topic: FilterExpression(tag)}, await_duration=await_s), attempts)
     try:
         yield c
     finally:

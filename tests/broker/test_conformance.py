@@ -96,7 +96,7 @@ def read_dead_letters(target: Target, dlq_topic: str, expected: int) -> list[Any
     deadline = time.monotonic() + (5 if target.kind == "embedded" else 60)
     while True:
         try:
-            with simple_consumer(target.endpoint, target.n("GID_dlq_reader"), dlq_topic) as dlq:
+            with simple_consumer(target.endpoint, target.n("GID_dlq_reader"), dlq_topic, attempts=1) as dlq:
                 return drain(dlq, expected, timeout_s=max(1.0, deadline - time.monotonic()))
         except Exception as exc:
             # No route yet: the client says so, or (with start_client) never gets the broker's settings.
@@ -244,7 +244,7 @@ async def test_auth_refuses_a_wrong_secret(kind: str, broker_config: BrokerConfi
         # Refused at start (no settings for an unknown signer) or, at the latest, on the first send.
         with (
             pytest.raises(Exception, match=r"(?i)unauthorized|route|settings"),
-            producer(endpoint, orders, ak=access_key, sk="wrong") as bad,
+            producer(endpoint, orders, ak=access_key, sk="wrong", attempts=1) as bad,
         ):
             bad.send(message(orders, b"x"))
         with producer(endpoint, orders, ak=access_key, sk="sk-test") as good:
