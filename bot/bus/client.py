@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -91,12 +92,9 @@ class Publisher:
         self._producer: Any = None
 
     async def __aenter__(self) -> Publisher:
-        producer = Producer(self._config.client_configuration(), self._topics)
-        try:
-            await off_loop(lambda: start_client(producer), "producer start", START_TIMEOUT_S)
-        except Exception as exc:
-            raise BusError(f"cannot start producer on {self._config.endpoint}: {exc}") from exc
-        self._producer = producer
+        self._producer = await start_with_retries(
+            lambda: Producer(self._config.client_configuration(), self._topics),
+            f"producer on {self._config.endpoint}")
         return self
 
     async def __aexit__(
@@ -189,6 +187,31 @@ def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
         with contextlib.suppress(Exception):
             client.shutdown()
         raise BusError("the RocketMQ client started without the broker's settings (no telemetry stream)")
+
+
+async def start_with_retries(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
+    """Build and start a client (producer or push consumer), retrying a start-up that failed.
+
+    startup() waits for the broker's settings (at most 10 s); on a starved machine, or while the broker
+    stalls (Apache RocketMQ's proxy past the connect deadline while its JVM is busy), that can fail once, and
+    a 5.1.2 client would then wait for its 30 s route refresh: a fresh client gets another go.
+    """
+    # 5.1.2 note: with metrics off, the push consumer's telemetry reader stops after the first
+    # settings reply (reset_metric on a None meter); consumption is unaffected, so nothing to do.
+    for attempt in range(1, attempts + 1):
+        client = make()
+        try:
+            await off_loop(functools.partial(start_client, client), f"{what} start", START_TIMEOUT_S)
+            return client
+        except Exception as exc:
+            # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.
+            with contextlib.suppress(Exception):
+                await shutdown_bounded(client.shutdown, f"half-started {what}")
+            if attempt == attempts:
+                raise BusError(f"cannot start {what}: {exc}") from exc
+            log.warning("starting %s failed (attempt %d of %d): %s", what, attempt, attempts, exc)
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def now_ms() -> int:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
@@ -17,13 +15,12 @@ from bot import tracing
 from bot.bus import hops
 from bot.bus.client import (
     CALL_TIMEOUT_S,
-    START_TIMEOUT_S,
     BusConfig,
     Envelope,
     Handler,
     off_loop,
     shutdown_bounded,
-    start_client,
+    start_with_retries,
 )
 from bot.errors import BusError
 
@@ -150,7 +147,7 @@ class TaskConsumer(_OwnsConsumer):
                 await handler(envelope)
 
         bridge = _Bridge(asyncio.get_running_loop(), gated, self._timeout_s, self._group)
-        self._consumer = await _start(lambda: PushConsumer(
+        self._consumer = await start_with_retries(lambda: PushConsumer(
             self._config.client_configuration(),
             self._group,
             bridge,
@@ -187,7 +184,7 @@ class LiteSubscriber(_OwnsConsumer):
         # A result is handled in milliseconds when the Supervisor is idle, but in a burst each waits its turn
         # for the database and the broker: 16 threads, not 4, keep two results per session flowing (a
         # 1,000-session burst: 94 % of the ideal makespan instead of 91 %; the client's default is 20).
-        self._consumer = await _start(lambda: LitePushConsumer(
+        self._consumer = await start_with_retries(lambda: LitePushConsumer(
             self._config.client_configuration(), self._group, self._bind_topic, bridge,
             consumption_thread_count=RESULT_THREADS,
         ), f"lite consumer {self._group} on {self._bind_topic}")
@@ -229,25 +226,3 @@ class _WholeName(str):
 def whole_name(lite_topic: str) -> str:
     """A lite topic name that survives the 5.1.2 ``subscribe_lite`` split (see _WholeName)."""
     return _WholeName(lite_topic)
-
-
-async def _start(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
-    """Build and start a push consumer, retrying a start-up that timed out."""
-    # Push consumers block in startup() until the broker's settings arrive (at most 10 s); on a
-    # starved machine that can time out once, so a fresh consumer gets another go.
-    # 5.1.2 note: with metrics off, the push consumer's telemetry reader stops after the first
-    # settings reply (reset_metric on a None meter); consumption is unaffected, so nothing to do.
-    for attempt in range(1, attempts + 1):
-        consumer = make()
-        try:
-            await off_loop(functools.partial(start_client, consumer), "consumer start", START_TIMEOUT_S)
-            return consumer
-        except Exception as exc:
-            # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.
-            with contextlib.suppress(Exception):
-                await shutdown_bounded(consumer.shutdown, "half-started consumer")
-            if attempt == attempts:
-                raise BusError(f"cannot start {what}: {exc}") from exc
-            log.warning("starting %s failed (attempt %d of %d): %s", what, attempt, attempts, exc)
-            await asyncio.sleep(1.0)
-    raise AssertionError("unreachable")

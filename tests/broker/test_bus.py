@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 
 import pytest
@@ -72,15 +73,19 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(target: T
     assert attempts == [1, 2]
 
 
-async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starting_half_way() -> None:
+async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starting_half_way(
+        caplog: pytest.LogCaptureFixture) -> None:
     # 5.1.2 only logs a failed route or telemetry stream in startup(); the bus waits for the broker's
-    # settings and raises, so nothing runs with a producer that cannot publish.
+    # settings, tries a fresh producer twice more (a broker may stall for a moment) and raises, so nothing
+    # runs with a producer that cannot publish.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         silent = f"127.0.0.1:{s.getsockname()[1]}"  # bound, never listening: connections are refused
-        with pytest.raises(BusError, match="cannot start producer"):
+        with caplog.at_level(logging.WARNING, "tourguide.bus"), pytest.raises(BusError, match="cannot start producer"):
             async with Publisher(BusConfig(endpoint=silent, request_timeout_s=1.0), ["Orders"]):
                 pass
+    assert [r.getMessage().split(" failed")[0] for r in caplog.records if "attempt" in r.getMessage()] == [
+        f"starting producer on {silent}"] * 2
 
 
 async def test_a_full_consumer_cache_is_looked_at_again_well_within_the_clients_one_second(target: Target) -> None:
