@@ -36,12 +36,12 @@ from bot.realbroker.maven import DEFAULT_VERSION, resolve
 
 BODY_SIZE = 256
 LITE_BLOCK = 10_000  # lite subscriptions per block for the first / last block rates
+PACED_RATE = 200.0  # msg/s for the per-hop latency figures: well below saturation
 
 
 def lite_block(lite_topics: int) -> int:
     """Subscriptions per block: LITE_BLOCK, or a tenth of a smaller run (so first and last are both there)."""
     return max(1, min(LITE_BLOCK, (lite_topics - 10) // 10))
-PACED_RATE = 200.0  # msg/s for the per-hop latency figures: well below saturation
 
 
 def _free_port() -> int:
