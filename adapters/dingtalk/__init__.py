@@ -4,11 +4,15 @@ and its settings. The wiring registers :data:`PLATFORM`."""
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adapters.dingtalk.adapter import DingTalkAdapter
 from adapters.dingtalk.settings import DingTalkSettings
-from bot.ports import Platform
+from bot.ports import Platform, Requests
 from bot.settings import load
+
+if TYPE_CHECKING:
+    from adapters.dingtalk.adapter import DingTalkAdapter
 
 HINT = """  DingTalk, Stream mode:               DINGTALK_CLIENT_ID=...  DINGTALK_CLIENT_SECRET=...
                                        [DINGTALK_ROBOT_CODE=... if it differs from the client ID]
@@ -19,6 +23,13 @@ def _configured(settings: DingTalkSettings) -> bool:
     return settings.configured
 
 
-PLATFORM: Platform[DingTalkSettings] = Platform(partial(load, DingTalkSettings), _configured, DingTalkAdapter, HINT)
+def _build(settings: DingTalkSettings, requests: Requests, data_dir: Path) -> DingTalkAdapter:
+    # Imported when built, so processes that run no DingTalk (agents, the terminal) never load its SDK.
+    from adapters.dingtalk.adapter import DingTalkAdapter
 
-__all__ = ["PLATFORM", "DingTalkAdapter", "DingTalkSettings"]
+    return DingTalkAdapter(settings, requests, data_dir)
+
+
+PLATFORM: Platform[DingTalkSettings] = Platform(partial(load, DingTalkSettings), _configured, _build, HINT)
+
+__all__ = ["PLATFORM", "DingTalkSettings"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from adapters.slack.adapter import FeedbackStore, SlackAdapter
 from adapters.slack.settings import SlackSettings
 from bot.ports import Platform, Requests
 from bot.settings import load
+
+if TYPE_CHECKING:
+    from adapters.slack.adapter import FeedbackStore, SlackAdapter
 
 HINT = """  Slack, Socket Mode (no public URL):  SLACK_BOT_TOKEN=xoxb-...  SLACK_APP_TOKEN=xapp-...
   Slack, HTTP mode (POST /slack/events): SLACK_BOT_TOKEN=xoxb-...  SLACK_SIGNING_SECRET=...
@@ -26,6 +29,9 @@ def platform(feedback_store: FeedbackStore | None) -> Platform[SlackSettings]:
     """Slack as a registered platform whose feedback buttons are recorded in ``feedback_store(data_dir)``."""
 
     def build(settings: SlackSettings, requests: Requests, data_dir: Path) -> SlackAdapter:
+        # Imported when built, so processes that run no Slack (agents, the terminal) never load Bolt.
+        from adapters.slack.adapter import SlackAdapter
+
         return SlackAdapter(settings, requests, data_dir, feedback_store)
 
     return Platform(partial(load, SlackSettings), _configured, build, HINT)
@@ -33,4 +39,4 @@ def platform(feedback_store: FeedbackStore | None) -> Platform[SlackSettings]:
 
 PLATFORM: Platform[SlackSettings] = platform(None)  # without a feedback store (clicks are only logged)
 
-__all__ = ["PLATFORM", "SlackAdapter", "SlackSettings", "platform"]
+__all__ = ["PLATFORM", "SlackSettings", "platform"]

@@ -18,7 +18,6 @@ from typing import Any, Self, cast
 
 import aiohttp
 import requests
-from dashscope import AioGeneration, Application
 from pydantic import BaseModel, ConfigDict
 
 from agents.llm.base import ChatMessage, ChatResult, JsonSchema, TextSink, ToolSpec, Usage, response_format
@@ -93,6 +92,8 @@ class DashScopeChat:
         finish, usage = "stop", dict[str, Any]()
         try:
             async with asyncio.timeout(self._timeout_s):
+                from dashscope import AioGeneration  # the SDK loads on first use (see _attempt)
+
                 events = await AioGeneration.call(model=self._model, api_key=self._api_key,
                                                   base_address=self._base_url, session=self._session,
                                                   request_timeout=self._timeout_s, **options)
@@ -120,6 +121,10 @@ class DashScopeChat:
             raise RuntimeError("use DashScopeChat as `async with DashScopeChat(...) as chat`")
         try:
             async with asyncio.timeout(self._timeout_s):
+                # Imported on first use: the SDK takes about half a second to load, which every process that
+                # never calls DashScope (the offline default, agents, the terminal) would pay at start.
+                from dashscope import AioGeneration
+
                 response = await AioGeneration.call(
                     model=self._model,
                     api_key=self._api_key,
@@ -212,6 +217,8 @@ class BailianApp:
         if self._session is None:
             raise RuntimeError("use BailianApp as `async with BailianApp(...) as app`")
         try:
+            from dashscope import Application  # the SDK loads on first use (see DashScopeChat._attempt)
+
             response = Application.call(
                 app_id=self._app_id,
                 prompt=prompt,

@@ -73,6 +73,7 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(target: T
     assert attempts == [1, 2]
 
 
+@pytest.mark.slow  # three starts of 10 s each
 async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starting_half_way(
         caplog: pytest.LogCaptureFixture) -> None:
     # 5.1.2 only logs a failed route or telemetry stream in startup(); the bus waits for the broker's
