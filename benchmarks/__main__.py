@@ -17,7 +17,7 @@ from bot.bus.client import abandoned_client_threads
 from bot.logs import configure
 from bot.runtime import AgentKind, agent, broker_endpoint, bus_config
 from bot.settings import load_settings
-from bot.wiring import wait_for_stop_signal
+from bot.signals import wait_for_stop_signal
 
 USAGE = "usage: python -m benchmarks agent weather|travel | serve weather|travel SECONDS CONCURRENCY"
 

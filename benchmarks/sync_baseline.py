@@ -30,6 +30,7 @@ from benchmarks.latency import simulated_model_time
 from bot.runtime import AgentKind, _agent_handler
 from bot.schemas import WeatherReport
 from bot.settings import load_settings
+from bot.signals import wait_for_stop_signal
 from bot.wire import (
     ResultMessage,
     ResultStatus,
@@ -41,7 +42,6 @@ from bot.wire import (
     encode,
     new_task_id,
 )
-from bot.wiring import wait_for_stop_signal
 
 CALL_TIMEOUT_S = 30.0
 KINDS: tuple[AgentKind, AgentKind] = ("weather", "travel")

@@ -17,8 +17,9 @@ from benchmarks.latency import LATENCY_ENV, simulated_model_time
 from bot import loop
 from bot.logs import configure
 from bot.settings import load_settings
+from bot.signals import wait_for_stop_signal
 from bot.web_cli import web_page
-from bot.wiring import pipeline, wait_for_stop_signal
+from bot.wiring import pipeline
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # fixed: every run plans the same dates
 

@@ -105,7 +105,7 @@ def broker(host: str, port: int, data_dir: Path | None, auto_create: bool, lenie
 
     The project's topics and groups (see `tourguide topics list`) are created at start.
     """
-    from bot.wiring import run_broker
+    from bot.broker_command import run_broker
 
     _with_settings(lambda settings: run_broker(settings, host, port, data_dir, auto_create=auto_create,
                                                strict=not lenient, auth_pairs=auth_pairs))

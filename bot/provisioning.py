@@ -6,6 +6,7 @@ The broker knows nothing of tourguide's topics; the wiring hands these specs to 
 from __future__ import annotations
 
 from bot.broker.provision import GroupSpec, TopicSpec
+from bot.broker.server import EmbeddedBroker
 from bot.resources import GROUPS, TOPICS
 
 
@@ -21,3 +22,8 @@ def broker_groups() -> list[GroupSpec]:
                   lite_quota=g.lite_quota)
         for g in GROUPS
     ]
+
+
+async def provision_broker(broker: EmbeddedBroker, namespace: str = "") -> None:
+    """Create the declared topics and groups on a running embedded broker."""
+    await broker.provision(broker_topics(), broker_groups(), namespace)

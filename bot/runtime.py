@@ -29,7 +29,7 @@ from bot.broker.config import BrokerConfig
 from bot.broker.server import EmbeddedBroker
 from bot.bus import BusConfig, Publisher, TaskConsumer
 from bot.errors import BusError
-from bot.provisioning import broker_groups, broker_topics
+from bot.provisioning import provision_broker
 from bot.resources import (
     GROUPS,
     RESPONSE_TOPIC,
@@ -66,11 +66,6 @@ async def broker_endpoint(settings: Settings) -> AsyncIterator[str]:
     async with EmbeddedBroker(config) as broker:
         await provision_broker(broker, settings.rocketmq_namespace)
         yield broker.endpoint
-
-
-async def provision_broker(broker: EmbeddedBroker, namespace: str = "") -> None:
-    """Create the declared topics and groups on a running embedded broker."""
-    await broker.provision(broker_topics(), broker_groups(), namespace)
 
 
 def _max_attempts(group: str) -> int:

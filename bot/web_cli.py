@@ -16,7 +16,8 @@ from adapters.web.adapter import WebAdapter
 from adapters.web.settings import WebSettings
 from bot.retry import DELIVERY_RETRY
 from bot.settings import Settings, load
-from bot.wiring import Pipeline, pipeline, serve, settings_clock, trace_store, wait_for_stop_signal
+from bot.signals import wait_for_stop_signal
+from bot.wiring import Pipeline, pipeline, serve, settings_clock, trace_store
 
 
 @contextlib.asynccontextmanager

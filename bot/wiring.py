@@ -10,12 +10,10 @@ settings once. Everything is owned by ``AsyncExitStack`` s and closed in reverse
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import functools
 import logging
-import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -37,9 +35,7 @@ from agents.supervisor.service import Supervisor
 from agents.understanding import AliasIndex
 from agents.understanding.llm_extract import LLMUnderstanding
 from agents.worker import StepHandler
-from bot.broker.config import BrokerConfig
 from bot.broker.provision import provision_store
-from bot.broker.server import EmbeddedBroker
 from bot.bus import LiteSubscriber, Publisher, hops
 from bot.delivery import OutboxSender
 from bot.ops.gauges import metrics_endpoint
@@ -55,9 +51,9 @@ from bot.runtime import (
     agent_processes,
     broker_endpoint,
     bus_config,
-    provision_broker,
 )
 from bot.settings import Settings
+from bot.signals import wait_for_stop_signal
 from storage.database import Database
 from storage.outbox import Outbox
 from storage.retention import DAY_S, Retention
@@ -227,19 +223,6 @@ async def terminal(p: Pipeline, progress_out: TextIO, *, answer_timeout_s: float
 # -- commands -----------------------------------------------------------------------------------------
 
 
-async def wait_for_stop_signal() -> None:
-    """Return on SIGTERM or SIGINT (Ctrl-C)."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-
-
 def settings_clock(settings: Settings, now: str | None) -> Callable[[], datetime]:
     """A fixed clock for ``--now`` (reproducible runs), else the current time in the configured zone."""
     zone = ZoneInfo(settings.timezone)
@@ -249,28 +232,6 @@ def settings_clock(settings: Settings, now: str | None) -> Callable[[], datetime
             fixed = fixed.replace(tzinfo=zone)
         return lambda: fixed
     return lambda: datetime.now(zone)
-
-
-def _parse_auth(pairs: tuple[str, ...]) -> dict[str, str]:
-    auth = {}
-    for pair in pairs:
-        ak, _, sk = pair.partition(":")
-        auth[ak] = sk
-    return auth
-
-
-async def run_broker(settings: Settings, host: str, port: int, data_dir: Path | None, *, auto_create: bool,
-                     strict: bool, auth_pairs: tuple[str, ...]) -> int:
-    """``tourguide broker``: serve until SIGTERM / SIGINT."""
-    config = BrokerConfig(
-        host=host, port=port, data_dir=data_dir or settings.data_dir / "broker", auto_create=auto_create,
-        strict=strict, auth=_parse_auth(auth_pairs),
-    )
-    async with EmbeddedBroker(config) as broker:
-        await provision_broker(broker)
-        print(f"tourguide broker listening on {broker.endpoint}", flush=True)
-        await wait_for_stop_signal()
-    return 0
 
 
 async def apply_topics(settings: Settings, data_dir: Path | None) -> int:
