@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -31,6 +30,7 @@ from bot.resources import TRAVEL_GROUP, WEATHER_GROUP, WEATHER_TASK_TOPIC
 from bot.runtime import agent
 from bot.settings import Settings, load_settings
 from bot.wiring import pipeline
+from tests.processes import free_port
 from tests.waiting import settled
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -106,12 +106,6 @@ async def _status_scenario(settings: Settings, bus: BusConfig) -> None:
     assert "WeatherAgentTaskConsumerGroup" in table and "sessions running: 0" in table
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -119,7 +113,7 @@ def _sample(name: str, **labels: str) -> float:
 async def test_replay_finishes_a_session_once_and_refuses_an_ended_one(tmp_path: Path, endpoint: str) -> None:
     """Two requests whose weather step a broken agent dead-letters; one is cancelled meanwhile. A replay sends the
     live one back (it completes, once) and refuses the other with the reason; the metrics endpoint shows it."""
-    settings = _settings(tmp_path, endpoint, step_timeout_s=120, metrics_port=_free_port())
+    settings = _settings(tmp_path, endpoint, step_timeout_s=120, metrics_port=free_port())
     bus = BusConfig(endpoint)
     finished: list[Progress] = []
     ok_before = _sample("tourguide_steps_total", agent="weather", outcome="ok")
