@@ -4,8 +4,9 @@ It builds the broker endpoint, the agents, the database, the Supervisor and the 
 (:func:`pipeline`), then runs chat adapters on it (:func:`chat_services`, :func:`terminal`): for each
 adapter, its outbox sender (answers out) and its progress listener. Chat platforms come from
 :data:`PLATFORMS`, one line each; a platform's folder under ``adapters/`` holds everything else. The
-``tourguide`` commands (``run_*``) are here too; :mod:`bot.cli` only parses options and loads the
-settings once. Everything is owned by ``AsyncExitStack`` s and closed in reverse order.
+``tourguide`` commands (``run_*``) are here too, except ``tourguide broker`` (:mod:`bot.broker_command`,
+which needs none of this); :mod:`bot.cli` only parses options and loads the settings once. Everything is
+owned by ``AsyncExitStack`` s and closed in reverse order.
 """
 
 from __future__ import annotations
