@@ -58,7 +58,7 @@ async def test_twenty_conversations_stay_within_the_budget_and_every_card_ends(t
     assert fake.card_refusals == 0  # no 403 at all, let alone a storm
     # The budget spaces calls 0.1 s apart when they are sent; the fake stamps them when its own loop gets to
     # them, and under a loaded parallel run a delayed pair lands in the next second (12 seen once): two more
-    # for that jitter. Without the budget, the 20 cards are created within the same second.
+    # for that jitter. Without the budget nothing spaces the 20 conversations' card calls at all.
     assert fake.max_card_calls_per_second() <= 10 + 2
     assert all(card["flowStatus"] == "3" and "✅" in card["msgContent"] for card in fake.cards.values())
     assert len(itineraries(fake.webhook_posts)) == 20
