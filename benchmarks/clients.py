@@ -6,6 +6,7 @@ Configuration and messages are built by :mod:`bot.bus.client`, as for the applic
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import threading
 import time
@@ -15,10 +16,9 @@ from typing import Any
 
 from rocketmq import ConsumeResult, FilterExpression, LitePushConsumer, MessageListener, Producer, PushConsumer
 
-from bot.bus.client import BusConfig, start_client
+from bot.bus.client import BusConfig, start_with_retries
 from bot.bus.client import new_message as message
 from bot.bus.consumers import whole_name
-from bot.errors import BusError
 
 __all__ = ["LatencyListener", "lite_push_consumer", "message", "producer", "push_consumer", "started",
            "subscribe_lite"]
@@ -26,22 +26,13 @@ START_ATTEMPTS = 3
 
 
 def started(make: Callable[[], Any], attempts: int = START_ATTEMPTS) -> Any:
-    """A new client from ``make``, started; a client that got no settings is replaced, up to ``attempts``.
+    """A new client from ``make``, started by the bus's own retrying start (from a blocking thread).
 
     A broker that stalls for seconds (Apache RocketMQ's proxy on 2 cores while other JVMs start: "connection
     attempt timed out before receiving SETTINGS frame") leaves a 5.1.2 client without routes or settings
-    until its 30 s route refresh; a fresh client a moment later connects.
+    until its 30 s route refresh; :func:`bot.bus.client.start_with_retries` replaces it with a fresh one.
     """
-    for attempt in range(1, attempts + 1):
-        client = make()
-        try:
-            start_client(client)
-            return client
-        except BusError:
-            if attempt == attempts:
-                raise
-            time.sleep(2.0)
-    raise AssertionError("unreachable")  # for the type checker: the loop returns or raises
+    return asyncio.run(start_with_retries(make, "client", attempts))
 
 
 def client_configuration(endpoint: str, ak: str = "", sk: str = "", namespace: str = "") -> Any:

@@ -27,9 +27,8 @@ def free_port() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return int(s.getsockname()[1])
-    rng = random.Random()
     for _ in range(200):
-        port = rng.randrange(20_000, first_ephemeral)
+        port = random.randrange(20_000, first_ephemeral)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
