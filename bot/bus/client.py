@@ -29,7 +29,7 @@ from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
 SHUTDOWN_TIMEOUT_S = 15.0
-START_TIMEOUT_S = 30.0  # startup() plus the wait for the broker's settings (10 s)
+START_TIMEOUT_S = 30.0  # startup() plus the wait for the broker's settings (BusConfig.settings_timeout_s)
 CALL_TIMEOUT_S = 15.0  # one blocking RPC of the client (its own request timeout is a few seconds)
 T = TypeVar("T")
 
@@ -43,6 +43,7 @@ class BusConfig:
     secret_key: str = field(default="", repr=False)  # never in logs or tracebacks
     namespace: str = ""
     request_timeout_s: float = 5.0
+    settings_timeout_s: float = 10.0  # a starting client's wait for the broker's settings, per attempt
 
     def client_configuration(self) -> Any:
         """The official client's configuration object."""
@@ -94,7 +95,7 @@ class Publisher:
     async def __aenter__(self) -> Publisher:
         self._producer = await start_with_retries(
             lambda: Producer(self._config.client_configuration(), self._topics),
-            f"producer on {self._config.endpoint}")
+            f"producer on {self._config.endpoint}", settings_timeout_s=self._config.settings_timeout_s)
         return self
 
     async def __aexit__(
@@ -189,19 +190,21 @@ def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
         raise BusError("the RocketMQ client started without the broker's settings (no telemetry stream)")
 
 
-async def start_with_retries(make: Callable[[], Any], what: str, attempts: int = 3) -> Any:
+async def start_with_retries(
+        make: Callable[[], Any], what: str, attempts: int = 3, settings_timeout_s: float = 10.0) -> Any:
     """Build and start a client (producer or push consumer), retrying a start-up that failed.
 
-    startup() waits for the broker's settings (at most 10 s); on a starved machine, or while the broker
-    stalls (Apache RocketMQ's proxy past the connect deadline while its JVM is busy), that can fail once, and
-    a 5.1.2 client would then wait for its 30 s route refresh: a fresh client gets another go.
+    startup() waits for the broker's settings (at most ``settings_timeout_s``); on a starved machine, or
+    while the broker stalls (Apache RocketMQ's proxy past the connect deadline while its JVM is busy), that
+    can fail once, and a 5.1.2 client would then wait for its 30 s route refresh: a fresh client gets another go.
     """
     # 5.1.2 note: with metrics off, the push consumer's telemetry reader stops after the first
     # settings reply (reset_metric on a None meter); consumption is unaffected, so nothing to do.
     for attempt in range(1, attempts + 1):
         client = make()
         try:
-            await off_loop(functools.partial(start_client, client), f"{what} start", START_TIMEOUT_S)
+            await off_loop(functools.partial(start_client, client, settings_timeout_s), f"{what} start",
+                           START_TIMEOUT_S)
             return client
         except Exception as exc:
             # 5.1.2: a failed startup() can leave half-started threads; shutdown() may itself fail.

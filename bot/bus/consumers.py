@@ -158,7 +158,7 @@ class TaskConsumer(_OwnsConsumer):
             # broker: with exactly max_in_flight threads each step's ack held a handler's slot for that round
             # trip. A few threads more, while ``slots`` still caps the handlers at max_in_flight.
             consumption_thread_count=self._max_in_flight + max(2, self._max_in_flight // 4),
-        ), f"consumer {self._group} on {self._topic}")
+        ), f"consumer {self._group} on {self._topic}", settings_timeout_s=self._config.settings_timeout_s)
         return self
 
 
@@ -187,7 +187,7 @@ class LiteSubscriber(_OwnsConsumer):
         self._consumer = await start_with_retries(lambda: LitePushConsumer(
             self._config.client_configuration(), self._group, self._bind_topic, bridge,
             consumption_thread_count=RESULT_THREADS,
-        ), f"lite consumer {self._group} on {self._bind_topic}")
+        ), f"lite consumer {self._group} on {self._bind_topic}", settings_timeout_s=self._config.settings_timeout_s)
         return self
 
     async def subscribe(self, lite_topic: str) -> None:

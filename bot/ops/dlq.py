@@ -2,7 +2,8 @@
 
 Each task group's ``%DLQ%<group>`` is read in a group of its own (``bot.resources.DLQ_READERS``), so
 the agents never see it. Listing receives without acking: the messages stay, hidden for 10 s (RocketMQ's
-shortest invisible time), which is why a replay takes 11 s: it waits for letters a listing just hid.
+shortest invisible time), which is why a replay takes 11 s: it waits for letters a listing just hid. (A broker
+that allows shorter invisible times, like the embedded one configured for a test, can be read with one.)
 A replay publishes the task message again to the topic the group reads, with its priority, and acks the
 dead letter only then; it is refused, and the dead letter kept, when the step can no longer count:
 
@@ -31,7 +32,6 @@ log = logging.getLogger("tourguide.dlq")
 # The shortest invisible time RocketMQ allows: a listed (or refused) dead letter is hidden this long from the
 # next receive, so a replay keeps receiving that long to see letters listed just before.
 LIST_INVISIBLE_S = 10
-REPLAY_SETTLE_S = LIST_INVISIBLE_S + 1.0
 
 SessionLookup = Callable[[str], Awaitable[Session | None]]
 # Dead letters lose their priority (the broker stores them as NORMAL messages): a replay asks the policy again.
@@ -78,7 +78,7 @@ def _letter(group: str, received: Received) -> DeadLetter:
 async def _drain(reader: SimpleReader, group: str, invisible_s: int, settle_s: float = 0.0
                  ) -> list[tuple[DeadLetter, Received]]:
     """Every dead letter visible now; with ``settle_s``, also those that reappear within that time (a listing
-    hides what it shows for LIST_INVISIBLE_S)."""
+    hides what it shows for its invisible time)."""
     found: dict[str, tuple[DeadLetter, Received]] = {}
     until = time.monotonic() + settle_s
     while True:
@@ -90,7 +90,7 @@ async def _drain(reader: SimpleReader, group: str, invisible_s: int, settle_s: f
             return list(found.values())
 
 
-async def list_dead_letters(bus: BusConfig) -> list[DeadLetter]:
+async def list_dead_letters(bus: BusConfig, *, invisible_s: int = LIST_INVISIBLE_S) -> list[DeadLetter]:
     """Every dead-lettered task message, of every task group."""
     letters: list[DeadLetter] = []
     async with Publisher(bus, _task_topics()):
@@ -98,7 +98,7 @@ async def list_dead_letters(bus: BusConfig) -> list[DeadLetter]:
     for group, reader_group in DLQ_READERS.items():
         try:
             async with SimpleReader(bus, reader_group, DLQ_PREFIX + group) as reader:
-                letters += [letter for letter, _ in await _drain(reader, group, LIST_INVISIBLE_S)]
+                letters += [letter for letter, _ in await _drain(reader, group, invisible_s)]
         except TopicMissing:
             continue  # no dead letter in this group yet: its %DLQ% topic exists from the first one on
     return letters
@@ -121,15 +121,15 @@ def _refusal(letter: DeadLetter, session: Session | None) -> str:
     return ""
 
 
-async def replay(bus: BusConfig, sessions: SessionLookup, level: Level, *, task_id: str | None = None
-                 ) -> list[Replayed]:
+async def replay(bus: BusConfig, sessions: SessionLookup, level: Level, *, task_id: str | None = None,
+                 invisible_s: int = LIST_INVISIBLE_S) -> list[Replayed]:
     """Send dead letters back to their topics (all of them, or one task's); see the module doc for refusals."""
     outcomes: list[Replayed] = []
     async with Publisher(bus, _task_topics()) as publisher:
         for group, reader_group in DLQ_READERS.items():
             try:
                 async with SimpleReader(bus, reader_group, DLQ_PREFIX + group) as reader:
-                    for letter, received in await _drain(reader, group, LIST_INVISIBLE_S, REPLAY_SETTLE_S):
+                    for letter, received in await _drain(reader, group, invisible_s, invisible_s + 1.0):
                         if task_id is not None and letter.task_id != task_id:
                             continue
                         outcomes.append(await _replay_one(publisher, reader, sessions, level, letter, received))

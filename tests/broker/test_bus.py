@@ -73,7 +73,6 @@ async def test_failing_handler_is_retried_and_acked_only_after_success(target: T
     assert attempts == [1, 2]
 
 
-@pytest.mark.slow  # three starts of 10 s each
 async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starting_half_way(
         caplog: pytest.LogCaptureFixture) -> None:
     # 5.1.2 only logs a failed route or telemetry stream in startup(); the bus waits for the broker's
@@ -83,7 +82,7 @@ async def test_a_publisher_that_cannot_reach_the_broker_raises_instead_of_starti
         s.bind(("127.0.0.1", 0))
         silent = f"127.0.0.1:{s.getsockname()[1]}"  # bound, never listening: connections are refused
         with caplog.at_level(logging.WARNING, "tourguide.bus"), pytest.raises(BusError, match="cannot start producer"):
-            async with Publisher(BusConfig(endpoint=silent, request_timeout_s=1.0), ["Orders"]):
+            async with Publisher(BusConfig(endpoint=silent, request_timeout_s=1.0, settings_timeout_s=1.0), ["Orders"]):
                 pass
     assert [r.getMessage().split(" failed")[0] for r in caplog.records if "attempt" in r.getMessage()] == [
         f"starting producer on {silent}"] * 2

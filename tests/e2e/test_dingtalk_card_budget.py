@@ -40,8 +40,8 @@ async def card_bot(tmp_path: Path, fake: FakeDingTalk, *, card_qps: float,
         yield
 
 
-async def ask_from_twenty_groups(fake: FakeDingTalk) -> None:
-    for i in range(20):
+async def ask_from_groups(fake: FakeDingTalk, count: int) -> None:
+    for i in range(count):
         await fake.push_chatbot_message(REFERENCE, conversation_id=f"cidGroup{i:04d}==", sender_staff_id=f"staff{i}")
 
 
@@ -51,7 +51,7 @@ def all_ended(fake: FakeDingTalk, count: int) -> bool:
 
 async def test_twenty_conversations_stay_within_the_budget_and_every_card_ends(tmp_path: Path) -> None:
     async with FakeDingTalk(card_qps=20) as fake, card_bot(tmp_path, fake, card_qps=10):
-        await ask_from_twenty_groups(fake)
+        await ask_from_groups(fake, 20)
         await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 20, timeout=90)
         await fake.wait_for(lambda: all_ended(fake, 20), timeout=30)
 
@@ -65,10 +65,11 @@ async def test_twenty_conversations_stay_within_the_budget_and_every_card_ends(t
 
 
 async def test_a_budget_above_the_apps_limit_backs_off_and_still_ends_every_card(tmp_path: Path) -> None:
+    # Ten conversations' card calls at once are well above the app's 4 a second.
     async with FakeDingTalk(card_qps=4) as fake, card_bot(tmp_path, fake, card_qps=10):
-        await ask_from_twenty_groups(fake)
-        await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 20, timeout=120)
-        await fake.wait_for(lambda: all_ended(fake, 20), timeout=60)
+        await ask_from_groups(fake, 10)
+        await fake.wait_for(lambda: len(itineraries(fake.webhook_posts)) == 10, timeout=120)
+        await fake.wait_for(lambda: all_ended(fake, 10), timeout=60)
 
     accepted = len(fake.card_call_times)
     assert 0 < fake.card_refusals < accepted / 4  # it hit the limit, backed off, and did not keep hammering

@@ -44,7 +44,8 @@ def _groups() -> list[GroupSpec]:
 
 @pytest.fixture
 async def endpoint(tmp_path: Path) -> AsyncIterator[str]:
-    async with EmbeddedBroker(BrokerConfig(port=0, data_dir=tmp_path / "broker")) as broker:
+    # invisible times of 1 s (RocketMQ allows 10 s at least) let listing and replaying dead letters settle in 2 s
+    async with EmbeddedBroker(BrokerConfig(port=0, data_dir=tmp_path / "broker", min_invisible_s=1.0)) as broker:
         await broker.provision(broker_topics(), _groups())
         yield broker.endpoint
 
@@ -138,7 +139,7 @@ async def test_replay_finishes_a_session_once_and_refuses_an_ended_one(tmp_path:
             letters: list[str] = []
 
             async def dead() -> bool:
-                letters[:] = [d.task_id for d in await list_dead_letters(bus)]
+                letters[:] = [d.task_id for d in await list_dead_letters(bus, invisible_s=1)]
                 return sorted(letters) == sorted(tasks)
 
             deadline = time.monotonic() + 30
@@ -149,7 +150,7 @@ async def test_replay_finishes_a_session_once_and_refuses_an_ended_one(tmp_path:
         assert await p.sessions.cancel(ended)
 
         async with agent("weather", settings, bus), agent("travel", settings, bus):
-            outcomes = await replay(bus, p.sessions.get, PriorityPolicy().level)
+            outcomes = await replay(bus, p.sessions.get, PriorityPolicy().level, invisible_s=1)
             by_task = {o.letter.task_id: o for o in outcomes}
             assert by_task[live].sent
             assert not by_task[ended].sent and "ended (cancelled)" in by_task[ended].reason
@@ -157,7 +158,8 @@ async def test_replay_finishes_a_session_once_and_refuses_an_ended_one(tmp_path:
             reply = await p.outbox.get(live)
             assert reply is not None and reply.payload["status"] == "completed"
             # nothing left to replay for the live task; the refused one is kept
-            assert [o.letter.task_id for o in await replay(bus, p.sessions.get, PriorityPolicy().level)] == [ended]
+            again = await replay(bus, p.sessions.get, PriorityPolicy().level, invisible_s=1)
+            assert [o.letter.task_id for o in again] == [ended]
             await settled(settings.data_dir, delivering=False)  # nothing running could finish it again
         assert [e.task_id for e in finished] == [live]
 
