@@ -94,13 +94,16 @@ def read_dead_letters(target: Target, dlq_topic: str, expected: int) -> list[Any
     (measured 20-25 s after the last attempt).
     """
     deadline = time.monotonic() + (5 if target.kind == "embedded" else 60)
+    starved = time.monotonic() + 60  # a client whose start a loaded machine delayed past its wait gets another go
     while True:
         try:
             with simple_consumer(target.endpoint, target.n("GID_dlq_reader"), dlq_topic, attempts=1) as dlq:
                 return drain(dlq, expected, timeout_s=max(1.0, deadline - time.monotonic()))
         except Exception as exc:
-            # No route yet: the client says so, or (with start_client) never gets the broker's settings.
-            if not re.search("route|settings", str(exc)) or time.monotonic() > deadline:
+            # No route yet: the client says so, or (with start_client) never gets the broker's settings, which
+            # is also what a start starved of CPU looks like (seen once on the embedded broker in a full run).
+            limit = starved if "settings" in str(exc) else deadline
+            if not re.search("route|settings", str(exc)) or time.monotonic() > limit:
                 raise
             time.sleep(0.5)
 
