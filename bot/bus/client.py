@@ -29,7 +29,8 @@ from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
 SHUTDOWN_TIMEOUT_S = 15.0
-START_TIMEOUT_S = 30.0  # startup() plus the wait for the broker's settings (BusConfig.settings_timeout_s)
+SETTINGS_TIMEOUT_S = 10.0  # a starting client's wait for the broker's settings, per attempt
+START_TIMEOUT_S = 30.0  # startup() plus that wait
 CALL_TIMEOUT_S = 15.0  # one blocking RPC of the client (its own request timeout is a few seconds)
 T = TypeVar("T")
 
@@ -43,7 +44,7 @@ class BusConfig:
     secret_key: str = field(default="", repr=False)  # never in logs or tracebacks
     namespace: str = ""
     request_timeout_s: float = 5.0
-    settings_timeout_s: float = 10.0  # a starting client's wait for the broker's settings, per attempt
+    settings_timeout_s: float = SETTINGS_TIMEOUT_S
 
     def client_configuration(self) -> Any:
         """The official client's configuration object."""
@@ -169,7 +170,7 @@ def new_message(
     return message
 
 
-def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
+def start_client(client: Any, settings_timeout_s: float = SETTINGS_TIMEOUT_S) -> None:
     """``client.startup()`` that fails loudly instead of leaving a client without its telemetry stream.
 
     5.1.2 workaround: startup() creates the telemetry stream (a grpc.aio call) in the calling thread; in
@@ -191,7 +192,7 @@ def start_client(client: Any, settings_timeout_s: float = 10.0) -> None:
 
 
 async def start_with_retries(
-        make: Callable[[], Any], what: str, attempts: int = 3, settings_timeout_s: float = 10.0) -> Any:
+        make: Callable[[], Any], what: str, attempts: int = 3, settings_timeout_s: float = SETTINGS_TIMEOUT_S) -> Any:
     """Build and start a client (producer or push consumer), retrying a start-up that failed.
 
     startup() waits for the broker's settings (at most ``settings_timeout_s``); on a starved machine, or
