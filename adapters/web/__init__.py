@@ -17,7 +17,8 @@ from bot.ports import Platform, Requests
 from bot.settings import load
 
 if TYPE_CHECKING:
-    from adapters.web.adapter import TraceRows, WebAdapter
+    from adapters.web.adapter import WebAdapter
+    from adapters.web.server import TraceRows
 
 HINT = """  Web page (tourguide bot):            TOURGUIDE_WEB_PORT=8080 [TOURGUIDE_WEB_HOST=127.0.0.1]
                                        [TOURGUIDE_WEB_TOKEN=...]  (or run `tourguide web`)"""

@@ -13,14 +13,15 @@ import contextlib
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 from adapters.serving import serve
 from adapters.web import agui
+from adapters.web.server import TraceRows, build_app
 from adapters.web.sessions import BrowserSession, SessionRegistry
 from adapters.web.settings import WebSettings
 from bot.bus import hops
@@ -36,14 +37,6 @@ log = logging.getLogger("tourguide.web")
 PLATFORM = "web"
 STEP_KINDS = frozenset(kind.value for kind in StepKind)  # task messages are tagged with their step's kind
 EARLY_HOPS = 1000  # tasks whose deliveries are kept until their browser is known (other platforms' never are)
-
-
-class TraceRows(Protocol):
-    """Read-only trace access: the hops of a task, and tasks whose hops mention a topic."""
-
-    async def traces(self, task_id: str) -> Sequence[tuple[float, str, str]]: ...
-
-    async def find_tasks(self, text: str, limit: int) -> list[str]: ...
 
 
 OpenTraces = Callable[[], AbstractAsyncContextManager[TraceRows]]
@@ -72,8 +65,6 @@ class WebAdapter:
         return self._url
 
     async def __aenter__(self) -> Self:
-        from adapters.web.server import build_app
-
         loop = asyncio.get_running_loop()
 
         def from_client_thread(hop: hops.Hop) -> None:  # the bus client reports deliveries from its threads

@@ -3,27 +3,53 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from adapters.web.events import resume_point
 from adapters.web.guard import SESSION_KEY, TOKEN_KEY, guard, is_admin, on_prepare, session_of
+from adapters.web.sessions import BrowserSession, SessionRegistry
+from adapters.web.settings import WebSettings
+from bot.ports import Submitted
 from bot.wording.page import browser_language, page_labels
-
-if TYPE_CHECKING:
-    from adapters.web.adapter import WebAdapter
 
 log = logging.getLogger("tourguide.web")
 
 STATIC = Path(__file__).parent / "static"
 HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
 TRACE_RESULTS = 20
-ADAPTER_KEY: web.AppKey[WebAdapter] = web.AppKey("adapter")
 
 
-def build_app(adapter: WebAdapter) -> web.Application:
+class TraceRows(Protocol):
+    """Read-only trace access: the hops of a task, and tasks whose hops mention a topic."""
+
+    async def traces(self, task_id: str) -> Sequence[tuple[float, str, str]]: ...
+
+    async def find_tasks(self, text: str, limit: int) -> list[str]: ...
+
+
+class PageBackend(Protocol):
+    """What the routes need of the web adapter (``adapters.web.adapter.WebAdapter``)."""
+
+    @property
+    def settings(self) -> WebSettings: ...
+
+    @property
+    def sessions(self) -> SessionRegistry: ...
+
+    @property
+    def traces(self) -> TraceRows | None: ...
+
+    async def submit(self, session: BrowserSession, text: str) -> Submitted: ...
+
+
+ADAPTER_KEY: web.AppKey[PageBackend] = web.AppKey("adapter")
+
+
+def build_app(adapter: PageBackend) -> web.Application:
     """The aiohttp application serving ``adapter``."""
     app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[ADAPTER_KEY] = adapter
