@@ -7,7 +7,7 @@ import os
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.adapter import bolt_app
+from adapters.slack.transport import bolt_app
 
 
 async def test_client_credentials_in_the_environment_do_not_start_bolts_own_oauth(
