@@ -34,14 +34,9 @@ class TraceRows(Protocol):
 class PageBackend(Protocol):
     """What the routes need of the web adapter (``adapters.web.adapter.WebAdapter``)."""
 
-    @property
-    def settings(self) -> WebSettings: ...
-
-    @property
-    def sessions(self) -> SessionRegistry: ...
-
-    @property
-    def traces(self) -> TraceRows | None: ...
+    settings: WebSettings
+    sessions: SessionRegistry
+    traces: TraceRows | None
 
     async def submit(self, session: BrowserSession, text: str) -> Submitted: ...
 
