@@ -45,7 +45,9 @@ async def test_round_trip_with_two_supervisors_on_different_lite_topics(target: 
             for task, n in (("task-a", 1), ("task-b", 2), ("task-a", 3), ("task-b", 4)):
                 body = json.dumps({"task": task, "n": n}).encode()
                 await bus.publish(orders, body, keys=[task], tag="demo")
-            await asyncio.wait_for(done.wait(), 30)
+            # Apache RocketMQ's proxy on a loaded 2-core machine once took more than 30 s to hand a fresh push
+            # consumer its first message.
+            await asyncio.wait_for(done.wait(), 30 if target.kind == "embedded" else 90)
             await settled(target)  # whatever else arrived (wrongly) is in the inboxes now
 
     assert {t for t, _ in inbox["A"]} == {"task-a"}
