@@ -84,6 +84,11 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     """
     # Everything we write (SQLite files, WAL, logs, the broker's store) holds conversations: owner only.
     os.umask(0o077)
+    # gRPC's C core logs at INFO to stderr, e.g. "skipping fork() handlers" each time an agent process is
+    # started while the RocketMQ client is busy: noise in the middle of a chat. Errors still show; set
+    # GRPC_VERBOSITY=INFO (or DEBUG) to see the rest. Read when gRPC first starts, so before any client does,
+    # and inherited by the processes this one starts.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     # chat and ask print the answer; bench prints figures, and its agents and broker log at WARNING too, as the
     # synchronous design it is compared with logs nothing per call.
     quiet = ctx.invoked_subcommand in ("chat", "ask", "bench")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pty
+import re
 import select
 import sqlite3
 import subprocess
@@ -175,3 +176,14 @@ def test_ask_with_an_argument_that_is_not_utf8_answers_without_a_traceback(tmp_p
                           check=False)
     assert done.returncode == 2
     assert b"could not read that" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_ask_with_agent_processes_prints_the_plan_and_no_grpc_core_log_lines(tmp_path: Path) -> None:
+    # gRPC's C core logs at INFO ("I1202 09:03:29.848623 ... fork_posix.cc:71] ... skipping fork() handlers")
+    # when an agent process is started while the RocketMQ client is busy; the CLI keeps that out of a chat.
+    env = {k: v for k, v in _env(tmp_path).items() if k != "GRPC_VERBOSITY"}
+    done = subprocess.run([sys.executable, "-m", "bot", "ask", "--now", NOW, "3 days in Kyoto next weekend"],
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Kyoto" in done.stdout
+    assert not [line for line in done.stderr.splitlines() if re.match(r"[IWE]\d{4} \d\d:\d\d:\d\d\.\d+ ", line)]
