@@ -87,7 +87,7 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     # Both read when gRPC first starts, so before any client does, and inherited by the processes started here.
     # gRPC's fork handlers: agent and broker processes are started by fork and exec (libuv under uvloop), and
     # with the handlers on, a child forked while the RocketMQ client was busy in gRPC crashed (SIGSEGV) before
-    # its exec now and then: 3 of 40 loaded `tourguide ask` runs, none of 80 with them off. A child that execs
+    # its exec now and then: 3 of 40 loaded `tourguide ask` runs, none of 120 with them off. A child that execs
     # at once needs none of gRPC's state.
     os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
     # gRPC's C core logs at INFO to stderr (e.g. "skipping fork() handlers"): noise in the middle of a chat.
