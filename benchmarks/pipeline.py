@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import psutil
 
 from benchmarks.broker import broker_process
+from benchmarks.grpc_floor import cpu_per_call_ms
 from benchmarks.latency import LATENCY_ENV
 from benchmarks.sync_baseline import CALL_TIMEOUT_S, bench_texts, burst, sync_design
 from bot.models import ConversationRef, InboundMessage, Progress
@@ -37,6 +38,7 @@ from bot.wiring import Pipeline, pipeline
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 SUBMITTERS = 64  # inbound events handled at once
+RPCS_PER_SESSION = 10  # 4 sends, 4 acks, 2 lite subscription changes; receives come on top
 REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
 
 
@@ -213,11 +215,15 @@ async def _on_apache(sessions: int, latency_s: float, concurrency: int) -> Figur
 
 
 async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str | None = None,
-              with_apache: bool = False, broker: str = "process", baseline: str | None = None) -> int:
+              with_apache: bool = False, broker: str = "process", baseline: str | None = None,
+              rounds: int = 1) -> int:
     """Run the benchmark on the embedded broker (or ``endpoint``; or both brokers) and print the figures.
 
     ``broker``: the embedded broker in its own process (``process``) or inside the Supervisor's (``inline``).
     ``baseline="sync"`` also runs the same burst through the synchronous HTTP design, side by side.
+    ``rounds`` > 1 runs every design that many times, taking turns, and reports each design's median round:
+    on a shared machine the same burst can cost a third more CPU from one minute to the next, so a
+    comparison holds only between runs made side by side.
     """
     os.environ[LATENCY_ENV] = str(latency_s)  # read by the benchmark's agent processes
     os.environ["TOURGUIDE_AGENT_CONCURRENCY"] = str(concurrency)
@@ -228,17 +234,56 @@ async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str |
         f"{sessions} sessions, simulated agent latency {latency_s:g} s per step, {concurrency} steps at once per agent"
     )
     where = endpoint or f"embedded broker ({'own process' if broker == 'process' else 'in the Supervisor process'})"
-    runs = [(where, await _measure(sessions, latency_s, concurrency, endpoint or "", broker))]
+    designs: list[tuple[str, Callable[[], Awaitable[Figures]]]] = [
+        (where, lambda: _measure(sessions, latency_s, concurrency, endpoint or "", broker))]
     if with_apache and not endpoint:
-        runs.append((f"Apache RocketMQ {DEFAULT_VERSION}", await _on_apache(sessions, latency_s, concurrency)))
+        designs.append((f"Apache RocketMQ {DEFAULT_VERSION}", lambda: _on_apache(sessions, latency_s, concurrency)))
+    sync_name = f"synchronous HTTP design (pool of {concurrency} per service, {CALL_TIMEOUT_S:.0f} s timeout)"
     if baseline == "sync":
-        runs.append((f"synchronous HTTP design (pool of {concurrency} per service, {CALL_TIMEOUT_S:.0f} s timeout)",
-                     await _measure_sync(sessions, latency_s, concurrency)))
+        designs.append((sync_name, lambda: _measure_sync(sessions, latency_s, concurrency)))
+    measured: dict[str, list[Figures]] = {name: [] for name, _ in designs}
+    for round_no in range(1, rounds + 1):
+        for name, measure in designs:
+            measured[name].append(await measure())
+        if rounds > 1:
+            print(f"round {round_no} of {rounds}: " + "; ".join(
+                f"{name.split(' (')[0]} {figs[-1].makespan:.1f} s, {sum(figs[-1].cpu.values()):.1f} CPU-s"
+                for name, figs in measured.items()))
+    runs = [(name, _median_round(figs)) for name, figs in measured.items()]
     for name, figures in runs:
         _print(name, figures, ideal, latency_s)
     if len(runs) > 1:
         _table(runs, ideal)
+    if sync_name in measured:
+        _compare(measured[where], measured[sync_name])
+    await _floor(sessions, measured.get(sync_name, []))
     return 0
+
+
+def _median_round(figures: list[Figures]) -> Figures:
+    """The round with the median makespan (the upper one of an even count)."""
+    return sorted(figures, key=lambda f: f.makespan)[len(figures) // 2]
+
+
+def _compare(ours: list[Figures], sync: list[Figures]) -> None:
+    """Ours against the synchronous design, round by round (each pair ran one right after the other)."""
+    ratios = [sum(o.cpu.values()) / max(1e-9, sum(s.cpu.values())) for o, s in zip(ours, sync, strict=True)]
+    speed = [o.makespan / s.makespan for o, s in zip(ours, sync, strict=True)]
+    print(f"ours against the synchronous design, per round: CPU {', '.join(f'{r:.1f}x' for r in ratios)} "
+          f"(median {statistics.median(ratios):.1f}x); makespan {', '.join(f'{r:.2f}x' for r in speed)}")
+
+
+async def _floor(sessions: int, sync: list[Figures]) -> None:
+    """The CPU no RocketMQ design can go below here: the RPCs a session needs, at what gRPC alone costs."""
+    per_call_ms = await asyncio.to_thread(cpu_per_call_ms)
+    floor_s = sessions * RPCS_PER_SESSION * per_call_ms / 1000
+    line = (f"floor: a session needs at least {RPCS_PER_SESSION} RPCs (4 sends, 4 acks, 2 lite subscription "
+            f"changes); one gRPC call alone (grpc.aio echo, client and server) costs {per_call_ms:.2f} ms of CPU "
+            f"here, so {sessions} sessions cannot cost less than {floor_s:.1f} CPU-seconds")
+    if sync:
+        sync_cpu = statistics.median(sum(f.cpu.values()) for f in sync)
+        line += f" ({floor_s / sync_cpu:.1f}x the synchronous design's {sync_cpu:.1f})"
+    print(line + ", before receives, protobuf, persistence or any of the bot's own work")
 
 
 def _print(name: str, figures: Figures, ideal: float, latency_s: float) -> None:

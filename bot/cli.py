@@ -244,12 +244,14 @@ def chat_cmd(now: str | None, agents: str) -> None:
               show_default=True, help="The embedded broker in its own process or inside the Supervisor's.")
 @click.option("--baseline", type=click.Choice(["sync"]), default=None,
               help="Also run the burst through a synchronous design (the Supervisor calling HTTP agents).")
+@click.option("--rounds", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Run every design this many times, taking turns, and report each one's median round.")
 def bench_pipeline(sessions: int, agent_latency: float, agent_concurrency: int, endpoint: str | None,
-                   with_apache: bool, broker_topology: str, baseline: str | None) -> None:
+                   with_apache: bool, broker_topology: str, baseline: str | None, rounds: int) -> None:
     """N sessions through the real agents (separate processes): makespan vs ideal, session times, CPU, RSS."""
     from benchmarks.pipeline import run
 
-    _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache, broker_topology, baseline))
+    _run(run(sessions, agent_latency, agent_concurrency, endpoint, with_apache, broker_topology, baseline, rounds))
 
 
 @main.command("bot")
