@@ -44,7 +44,8 @@ def lite_block(lite_topics: int) -> int:
     return max(1, min(LITE_BLOCK, (lite_topics - 10) // 10))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -64,7 +65,7 @@ async def _provision(data: Path, lite_quota: int) -> None:
 @contextmanager
 def broker_process(data: Path) -> Iterator[str]:
     """`tourguide broker` on ``data`` in a child process (it provisions the product's resources); its endpoint."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "--log-level", "WARNING", "broker", "--port", str(port), "--data", str(data)],
         stdout=subprocess.PIPE,

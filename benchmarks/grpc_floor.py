@@ -1,7 +1,7 @@
 """What one gRPC call costs on this machine with nothing else in it: the floor under every RocketMQ RPC.
 
-A grpc.aio echo server in a child process and a grpc.aio client here (both on the event loops the product
-uses), 200-byte requests, 64 calls in flight. The CPU of both processes over the calls, divided by the
+A grpc.aio echo server and a grpc.aio client, each in a child process of its own and on the event loop the
+product uses, 200-byte requests, 64 calls in flight. The CPU of both processes over the calls, divided by the
 calls, is what any design pays per RPC before protobuf messages, signing, persistence or its own logic:
 ``tourguide bench pipeline`` multiplies it by the RPCs a session cannot do without.
 """
@@ -10,24 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 
 import grpc
 import psutil
 
+from benchmarks.broker import free_port
 from bot.loop import run as run_loop
 
 METHOD = "/tourguide.bench.Echo/Echo"
 IN_FLIGHT = 64
 BODY = b"x" * 200
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _echo(request: bytes, context: object) -> bytes:
@@ -78,7 +72,7 @@ def cpu_per_call_ms(count: int = 5000) -> float:
 
     Client and server each run in a child process of their own, so nothing else is counted.
     """
-    port = _free_port()
+    port = free_port()
     me = [sys.executable, "-m", "benchmarks.grpc_floor"]
     with subprocess.Popen([*me, "serve", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           text=True) as server:
