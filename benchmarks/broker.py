@@ -21,12 +21,14 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.clients import LatencyListener, lite_push_consumer, message, producer, push_consumer, subscribe_lite
 from bot.broker.provision import GroupSpec, TopicSpec, provision_store
@@ -63,11 +65,15 @@ async def _provision(data: Path, lite_quota: int) -> None:
 
 
 @contextmanager
-def broker_process(data: Path) -> Iterator[str]:
-    """`tourguide broker` on ``data`` in a child process (it provisions the product's resources); its endpoint."""
+def broker_process(data: Path, metrics_port: int = 0) -> Iterator[str]:
+    """`tourguide broker` on ``data`` in a child process (it provisions the product's resources); its endpoint.
+
+    With ``metrics_port`` it serves its metrics there (see :func:`broker_rpcs`).
+    """
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "--log-level", "WARNING", "broker", "--port", str(port), "--data", str(data)],
+        [sys.executable, "-m", "bot", "--log-level", "WARNING", "broker", "--port", str(port), "--data", str(data),
+         "--metrics-port", str(metrics_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -81,6 +87,15 @@ def broker_process(data: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def broker_rpcs(metrics_port: int) -> dict[str, float]:
+    """The calls an embedded broker received so far, by method, read from its metrics endpoint."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {sample.labels["method"]: sample.value
+            for family in text_string_to_metric_families(text) if family.name == "tourguide_broker_rpcs"
+            for sample in family.samples if sample.name == "tourguide_broker_rpcs_total"}
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -16,14 +16,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psutil
 
-from benchmarks.broker import broker_process
+from benchmarks.broker import broker_process, broker_rpcs, free_port
 from benchmarks.grpc_floor import cpu_per_call_ms
 from benchmarks.latency import LATENCY_ENV
 from benchmarks.sync_baseline import CALL_TIMEOUT_S, bench_texts, burst, sync_design
@@ -138,6 +138,7 @@ class Figures:
     rss: dict[str, int]
     single: float | None = None  # one session alone (orchestration overhead)
     abandoned: int = 0  # sync design: calls finished for a caller that had timed out
+    rpcs: dict[str, float] = field(default_factory=dict)  # calls at the broker per session, by method
 
 
 def _of_ideal(figures: Figures, ideal: float) -> str:
@@ -150,20 +151,22 @@ def _p99(values: list[float]) -> float:
 
 
 @contextlib.contextmanager
-def _own_broker(endpoint: str, topology: str, data: Path) -> Iterator[str]:
-    """The endpoint to use: the given one, or an embedded broker in its own process (``process``);
-    empty for ``inline`` (the pipeline starts one inside this process)."""
+def _own_broker(endpoint: str, topology: str, data: Path) -> Iterator[tuple[str, int]]:
+    """The endpoint to use and the port of the broker's metrics (0: none to read): the given endpoint, or an
+    embedded broker in its own process (``process``); empty for ``inline`` (the pipeline starts one inside
+    this process)."""
     if endpoint or topology != "process":
-        yield endpoint
+        yield endpoint, 0
         return
-    with broker_process(data / "broker") as started:
-        yield started
+    metrics_port = free_port()
+    with broker_process(data / "broker", metrics_port) as started:
+        yield started, metrics_port
 
 
 async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: str,
                    topology: str = "process") -> Figures:
     with tempfile.TemporaryDirectory(prefix="tourguide-bench-") as tmp, \
-            _own_broker(endpoint, topology, Path(tmp)) as given:
+            _own_broker(endpoint, topology, Path(tmp)) as (given, metrics_port):
         settings = load_settings(
             data_dir=Path(tmp),
             rocketmq_endpoint=given,
@@ -180,13 +183,31 @@ async def _measure(sessions: int, latency_s: float, concurrency: int, endpoint: 
         ):
             await _one_round(p, 1)  # warm-up: consumers get their first assignment about 1 s after start
             single = (await _one_round(p, 1))[0]
+            rpcs_before = await _rpcs(metrics_port)
             cpu_before = sampler.cpu()
             t0 = time.perf_counter()
             times = await _one_round(p, sessions)
             makespan = time.perf_counter() - t0
             cpu = cpu_between(cpu_before, sampler.cpu())
+            rpcs_after = await _rpcs(metrics_port)
         sampling.cancel()
-    return Figures(makespan, times, sessions - len(times), cpu, dict(sampler.peak), single)
+    rpcs = {method: (n - rpcs_before.get(method, 0.0)) / sessions for method, n in rpcs_after.items()}
+    return Figures(makespan, times, sessions - len(times), cpu, dict(sampler.peak), single, rpcs=rpcs)
+
+
+async def _rpcs(metrics_port: int) -> dict[str, float]:
+    """The broker's calls so far by method, once the last acks and unsubscribes of the sessions that have
+    answered have landed ({} when its metrics cannot be read: another broker)."""
+    if not metrics_port:
+        return {}
+    counts = await asyncio.to_thread(broker_rpcs, metrics_port)
+    for _ in range(20):  # quiet for 0.2 s: nothing but the clients' periodic calls is still coming
+        await asyncio.sleep(0.2)
+        again = await asyncio.to_thread(broker_rpcs, metrics_port)
+        if again == counts:
+            break
+        counts = again
+    return counts
 
 
 async def _measure_sync(sessions: int, latency_s: float, concurrency: int) -> Figures:
@@ -256,7 +277,7 @@ async def run(sessions: int, latency_s: float, concurrency: int, endpoint: str |
         _table(runs, ideal)
     if sync_name in measured:
         _compare(measured[where], measured[sync_name])
-    await _floor(sessions, measured.get(sync_name, []))
+    await _floor(sessions, measured.get(sync_name, []), _median_round(measured[where]).rpcs)
     return 0
 
 
@@ -280,7 +301,7 @@ def _compare(ours: list[Figures], sync: list[Figures]) -> None:
           f"makespan {', '.join(speed)}")
 
 
-async def _floor(sessions: int, sync: list[Figures]) -> None:
+async def _floor(sessions: int, sync: list[Figures], rpcs: dict[str, float]) -> None:
     """The CPU no RocketMQ design can go below here: the RPCs a session needs, at what gRPC alone costs."""
     per_call_ms = await asyncio.to_thread(cpu_per_call_ms)
     floor_ms = RPCS_PER_SESSION * per_call_ms
@@ -292,6 +313,9 @@ async def _floor(sessions: int, sync: list[Figures]) -> None:
         sync_ms = statistics.median(_cpu_per_answer_ms(f) for f in sync)
         line += f", {floor_ms / sync_ms:.1f}x the synchronous design's {sync_ms:.1f} ms per answered session"
     print(line + ", before receives, protobuf, persistence or any of the bot's own work")
+    if rpcs:
+        made = sum(rpcs.values())
+        print(f"  the {made:.1f} RPCs per session counted at the broker cost {made * per_call_ms:.1f} ms in gRPC alone")
 
 
 def _print(name: str, figures: Figures, ideal: float, latency_s: float) -> None:
@@ -307,6 +331,10 @@ def _print(name: str, figures: Figures, ideal: float, latency_s: float) -> None:
     if figures.single is not None:
         overhead = max(0.0, figures.single - 2 * latency_s) * 1000
         print(f"  orchestration overhead per session (one session alone): {overhead:.0f} ms")
+    if figures.rpcs:
+        busy = {method: n for method, n in sorted(figures.rpcs.items(), key=lambda kv: -kv[1]) if n >= 0.05}
+        print(f"  RPCs at the broker per session: {sum(figures.rpcs.values()):.1f} ("
+              + ", ".join(f"{method} {n:.1f}" for method, n in busy.items()) + ")")
     print(f"  CPU during the burst: {sum(figures.cpu.values()):.1f} s in all")
     print("  per process:                  peak RSS   CPU")
     for proc, peak in sorted(figures.rss.items()):

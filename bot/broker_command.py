@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot import metrics
 from bot.broker.config import BrokerConfig
 from bot.broker.server import EmbeddedBroker
 from bot.provisioning import provision_broker
@@ -30,8 +31,9 @@ async def run_broker(settings: Settings, host: str, port: int, data_dir: Path | 
         host=host, port=port, data_dir=data_dir or settings.data_dir / "broker", auto_create=auto_create,
         strict=strict, auth=_parse_auth(auth_pairs),
     )
-    async with EmbeddedBroker(config) as broker:
-        await provision_broker(broker)
-        print(f"tourguide broker listening on {broker.endpoint}", flush=True)
-        await wait_for_stop_signal()
+    async with EmbeddedBroker(config) as broker, metrics.serving(settings.metrics_port):
+        with metrics.broker_rpcs(broker.rpcs.snapshot):
+            await provision_broker(broker)
+            print(f"tourguide broker listening on {broker.endpoint}", flush=True)
+            await wait_for_stop_signal()
     return 0

@@ -108,16 +108,18 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
 @click.option("--lenient", is_flag=True, help="Do not enforce the proxy's batch / invisible-time limits.")
 @click.option("--auth", "auth_pairs", multiple=True, metavar="AK:SK",
               help="Require this access key / secret key (repeatable); off when not given.")
+@click.option("--metrics-port", type=int, default=None, help=METRICS_PORT_HELP)
 def broker(host: str, port: int, data_dir: Path | None, auto_create: bool, lenient: bool,
-           auth_pairs: tuple[str, ...]) -> None:
+           auth_pairs: tuple[str, ...], metrics_port: int | None) -> None:
     """Run the embedded RocketMQ 5 broker in the foreground (Ctrl-C or SIGTERM stops it).
 
-    The project's topics and groups (see `tourguide topics list`) are created at start.
+    The project's topics and groups (see `tourguide topics list`) are created at start. With a metrics port,
+    `tourguide_broker_rpcs_total` counts the calls received, by method.
     """
     from bot.broker_command import run_broker
 
-    _with_settings(lambda settings: run_broker(settings, host, port, data_dir, auto_create=auto_create,
-                                               strict=not lenient, auth_pairs=auth_pairs))
+    _with_settings(lambda settings: run_broker(with_metrics_port(settings, metrics_port), host, port, data_dir,
+                                               auto_create=auto_create, strict=not lenient, auth_pairs=auth_pairs))
 
 
 @main.group()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -19,6 +19,8 @@ from prometheus_client import (
     disable_created_metrics,
     start_http_server,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 log = logging.getLogger("tourguide.metrics")
 disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created sample beside every counter: Prometheus does not need them
@@ -41,6 +43,31 @@ DEAD_LETTERS = Gauge("tourguide_dead_letters", "Messages in a group's dead-lette
 OUTBOX_UNSENT = Gauge("tourguide_outbox_unsent", "Answers not yet delivered to the chat platform",
                       registry=REGISTRY)
 SESSIONS_RUNNING = Gauge("tourguide_sessions_running", "Sessions still running", registry=REGISTRY)
+
+
+class _BrokerRpcs(Collector):
+    """The embedded broker's own call counts (``bot.broker.rpc_counts``), read when Prometheus scrapes."""
+
+    def __init__(self, snapshot: Callable[[], Mapping[str, int]]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("tourguide_broker_rpcs", "RPCs the embedded broker received, by method",
+                                     labels=["method"])
+        for method, count in sorted(self._snapshot().items()):
+            family.add_metric([method], count)
+        yield family
+
+
+@contextlib.contextmanager
+def broker_rpcs(snapshot: Callable[[], Mapping[str, int]]) -> Iterator[None]:
+    """Export ``tourguide_broker_rpcs_total{method}`` from ``snapshot`` while the block runs."""
+    collector = _BrokerRpcs(snapshot)
+    REGISTRY.register(collector)
+    try:
+        yield
+    finally:
+        REGISTRY.unregister(collector)
 
 
 @contextlib.asynccontextmanager

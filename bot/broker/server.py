@@ -18,6 +18,7 @@ from bot.broker.guard import HostileInputGuard
 from bot.broker.model import GroupInfo, TopicInfo
 from bot.broker.protocol import grpc_api
 from bot.broker.provision import GroupSpec, TopicSpec
+from bot.broker.rpc_counts import RpcCounter
 from bot.broker.service import MessagingService
 from bot.broker.store import BrokerStore
 
@@ -42,6 +43,7 @@ class EmbeddedBroker:
         self._store = BrokerStore(config.data_dir)
         self.engine = BrokerEngine(config, self._store)
         self._server: grpc.aio.Server | None = None
+        self.rpcs = RpcCounter()  # every call received, by method
         self._housekeeping: asyncio.Task[None] | None = None
         self.port = config.port
 
@@ -55,7 +57,7 @@ class EmbeddedBroker:
         try:
             await self.engine.start()
             self._server = grpc.aio.server(
-                interceptors=[HostileInputGuard()],
+                interceptors=[self.rpcs, HostileInputGuard()],
                 options=[
                     # Near the 4 MiB body limit: a bigger frame is refused by grpc (RESOURCE_EXHAUSTED)
                     # before it is buffered, instead of growing the broker by its size (256 MiB -> 1.1 GB).

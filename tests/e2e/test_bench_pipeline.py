@@ -29,6 +29,15 @@ def test_a_burst_in_two_rounds_reports_each_round_the_median_the_comparison_and_
                         r"[\d.]+ s, [\d.]+ CPU-s$", out, re.MULTILINE)
     assert rounds == ["1", "2"], out
     assert re.findall(r"^  sessions lost       (\d+)", out, re.MULTILINE) == ["0", "0"], out
+    # Counted at the broker: each session sends two tasks and two results, acks each of them once and
+    # subscribes and unsubscribes its lite topic.
+    rpcs = re.search(r"^  RPCs at the broker per session: ([\d.]+) \((.*)\)$", out, re.MULTILINE)
+    assert rpcs, out
+    by_method = dict((m, float(n)) for m, n in (part.rsplit(" ", 1) for part in rpcs.group(2).split(", ")))
+    assert by_method["SendMessage"] == 4.0
+    assert by_method["AckMessage"] == 4.0
+    assert by_method["SyncLiteSubscription"] == 2.0
+    assert float(rpcs.group(1)) >= 10.0
     assert re.search(r"^ours against the synchronous design, per round: CPU per answered session [\d.]+x, [\d.]+x "
                      r"\(median [\d.]+x\); makespan [\d.]+x, [\d.]+x$", out, re.MULTILINE), out
     floor = re.search(r"^floor: a session needs at least 10 RPCs .* costs ([\d.]+) ms of CPU here, so a session "
@@ -39,6 +48,11 @@ def test_a_burst_in_two_rounds_reports_each_round_the_median_the_comparison_and_
     assert per_call > 0
     assert per_session == pytest.approx(10 * per_call, abs=0.051)
     assert whole == pytest.approx(6 * per_session / 1000, abs=0.051)
+    counted = re.search(r"^  the ([\d.]+) RPCs per session counted at the broker cost ([\d.]+) ms in gRPC alone$",
+                        out, re.MULTILINE)
+    assert counted, out
+    assert float(counted.group(1)) == float(rpcs.group(1))
+    assert float(counted.group(2)) == pytest.approx(float(counted.group(1)) * per_call, rel=0.02, abs=0.06)
 
 
 def test_one_grpc_call_costs_some_cpu_and_not_absurdly_much() -> None:

@@ -1,0 +1,52 @@
+"""The embedded broker counts the calls it receives, by method, and `tourguide broker --metrics-port` exports them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from benchmarks.broker import broker_rpcs, free_port
+from bot.broker.server import EmbeddedBroker
+from bot.bus import BusConfig, Envelope, Publisher, TaskConsumer
+from tests.processes import bot_process, clean_env
+from tests.waiting import until
+
+
+def _since(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {method: n - before.get(method, 0) for method, n in after.items() if n != before.get(method, 0)}
+
+
+async def test_three_messages_sent_and_consumed_are_three_sends_and_three_acks(broker: EmbeddedBroker) -> None:
+    config = BusConfig(broker.endpoint)
+    handled: list[bytes] = []
+
+    async def handler(envelope: Envelope) -> None:
+        handled.append(envelope.body)
+
+    async with Publisher(config, ["Orders"]) as publisher:
+        before = broker.rpcs.snapshot()
+        for body in (b"a", b"b", b"c"):
+            await publisher.publish("Orders", body)
+        sent = _since(broker.rpcs.snapshot(), before)
+        assert sent.get("SendMessage") == 3
+
+    async with TaskConsumer(config, "Orders", "GID_push", handler):
+        await until(lambda: broker.rpcs.snapshot().get("AckMessage", 0) == 3, what="three acks")
+    assert sorted(handled) == [b"a", b"b", b"c"]
+    counts = broker.rpcs.snapshot()
+    assert counts["SendMessage"] == 3
+    assert counts["AckMessage"] == 3
+    assert counts["ReceiveMessage"] >= 1
+
+
+async def test_the_broker_command_serves_its_call_counts_as_prometheus_metrics(tmp_path: Path) -> None:
+    port, metrics_port = free_port(), free_port()
+    args = ["broker", "--port", str(port), "--data", str(tmp_path / "broker"), "--metrics-port", str(metrics_port)]
+    with bot_process(args, clean_env(), tmp_path / "broker.log"):
+        before = await asyncio.to_thread(broker_rpcs, metrics_port)
+        async with Publisher(BusConfig(f"127.0.0.1:{port}"), ["WeatherAgentTask"]) as publisher:
+            for _ in range(2):
+                await publisher.publish("WeatherAgentTask", b"{}", priority=1)
+        after = await asyncio.to_thread(broker_rpcs, metrics_port)
+    assert after["SendMessage"] - before.get("SendMessage", 0.0) == 2.0
+    assert after.get("QueryRoute", 0.0) >= 1.0  # the producer asked for the topic's route first
