@@ -9,7 +9,6 @@ calls, is what any design pays per RPC before protobuf messages, signing, persis
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 
@@ -17,6 +16,7 @@ import grpc
 import psutil
 
 from benchmarks.broker import free_port
+from bot import grpc_env
 from bot.loop import run as run_loop
 
 METHOD = "/tourguide.bench.Echo/Echo"
@@ -72,6 +72,7 @@ def cpu_per_call_ms(count: int = 5000) -> float:
 
     Client and server each run in a child process of their own, so nothing else is counted.
     """
+    grpc_env.apply()  # the children get the gRPC settings of the processes this is the floor of
     port = free_port()
     me = [sys.executable, "-m", "benchmarks.grpc_floor"]
     with subprocess.Popen([*me, "serve", str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -93,7 +94,6 @@ def cpu_per_call_ms(count: int = 5000) -> float:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     if sys.argv[1] == "serve":
         run_loop(_serve(int(sys.argv[2])))
     else:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from bot import loop
+from bot import grpc_env, loop
 from bot.broker.errors import BrokerError as EmbeddedBrokerError
 from bot.errors import TourGuideError
 from bot.logs import configure
@@ -84,15 +84,8 @@ def main(ctx: click.Context, log_level: str | None, log_json: bool) -> None:
     """
     # Everything we write (SQLite files, WAL, logs, the broker's store) holds conversations: owner only.
     os.umask(0o077)
-    # Both read when gRPC first starts, so before any client does, and inherited by the processes started here.
-    # gRPC's fork handlers: agent and broker processes are started by fork and exec (libuv under uvloop), and
-    # with the handlers on, a child forked while the RocketMQ client was busy in gRPC crashed (SIGSEGV) before
-    # its exec now and then: 3 of 40 loaded `tourguide ask` runs, none of 120 with them off. A child that execs
-    # at once needs none of gRPC's state.
-    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-    # gRPC's C core logs at INFO to stderr (e.g. "skipping fork() handlers"): noise in the middle of a chat.
-    # Errors still show; set GRPC_VERBOSITY=INFO (or DEBUG) to see the rest.
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    # Read when gRPC first starts, so before any client does, and inherited by the processes started here.
+    grpc_env.apply()
     # chat and ask print the answer; bench prints figures, and its agents and broker log at WARNING too, as the
     # synchronous design it is compared with logs nothing per call.
     quiet = ctx.invoked_subcommand in ("chat", "ask", "bench")

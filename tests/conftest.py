@@ -10,7 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot import grpc_env
 from tests.realbroker import in_ci, stop_apache_session, wanted_brokers, why_no_apache
+
+grpc_env.apply()  # before any test module imports gRPC, which reads it once; processes tests start inherit it
 
 
 def pytest_report_header(config: pytest.Config) -> str:

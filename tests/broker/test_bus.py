@@ -111,3 +111,46 @@ async def test_a_full_consumer_cache_is_looked_at_again_well_within_the_clients_
         # 20 messages one at a time: about 20 s with the client's 1 s back-off, about 2 s with ours.
         await asyncio.wait_for(all_done.wait(), count * 0.5)
     assert len(handled) == count
+
+
+async def test_the_receive_workaround_keeps_messages_whole_and_the_clients_debug_line_when_that_log_is_on(
+        target: Target) -> None:
+    # 5.1.2 workaround (bot.bus.consumers._receive_without_debug_text): our reading of the receive stream
+    # replaces the client's, which formats every message as text for a debug line even with that log off. What
+    # it must keep: the messages, whole, and the client's line for whoever turns its debug log on.
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
+    client_log = logging.getLogger("rocketmq-python-client")
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    bodies: list[bytes] = []
+    arrived = asyncio.Event()
+
+    async def keep(task: Envelope) -> None:
+        bodies.append(task.body)
+        arrived.set()
+
+    body = ("第一天：西湖，灵隐寺。" * 300).encode()
+    keep_lines, level = Keep(logging.DEBUG), client_log.level
+    client_log.addHandler(keep_lines)
+    try:
+        async with Publisher(config, [orders]) as bus, \
+                TaskConsumer(config, orders, target.n("GID_simple"), keep, max_in_flight=1):
+            await bus.publish(orders, body, keys=["quiet"])
+            await asyncio.wait_for(arrived.wait(), 30 if target.kind == "embedded" else 90)
+            assert bodies == [body]
+            assert not [line for line in lines if "receive response" in line]
+
+            client_log.setLevel(logging.DEBUG)
+            arrived.clear()
+            await bus.publish(orders, body, keys=["debug"])
+            await asyncio.wait_for(arrived.wait(), 30 if target.kind == "embedded" else 90)
+    finally:
+        client_log.setLevel(level)
+        client_log.removeHandler(keep_lines)
+    assert bodies == [body, body]
+    assert [line for line in lines if "receive response" in line and "quiet" not in line]
