@@ -13,7 +13,6 @@ import sys
 
 from benchmarks.latency import LATENCY_ENV, simulated_model_time
 from bot import loop
-from bot.bus.client import abandoned_client_threads
 from bot.logs import configure
 from bot.runtime import AgentKind, agent, broker_endpoint, bus_config
 from bot.settings import load_settings
@@ -45,10 +44,11 @@ def main(argv: list[str]) -> None:
         loop.run(serve(kind, float(argv[2]), int(argv[3])))
         return
     loop.run(_agent(kind, float(os.environ.get(LATENCY_ENV, "0"))))
-    if abandoned_client_threads():
-        # As in bot.cli: client threads retrying against a gone broker would keep the interpreter alive.
-        sys.stdout.flush()
-        os._exit(0)
+    # As bot.cli does: leave without the interpreter's finalization, which gRPC's threads can crash and the
+    # client's threads retrying against a gone broker would hold up.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
