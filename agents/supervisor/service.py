@@ -65,13 +65,13 @@ class Supervisor:
         self._slow_after_s = slow_after_s
         self._priority = priority or PriorityPolicy()
         self._queue = QueueWatch(self._emit, capacity=agent_capacity)  # "you're 13th in line, about 40 s"
-        self._partial_seq: dict[tuple[str, str], int] = {}  # (task, step) -> newest partial shown
+        self._partial_seq: dict[str, dict[str, int]] = {}  # task -> step -> newest partial shown
         self._queue_running: contextlib.AbstractAsyncContextManager[QueueWatch] = self._queue.running()
         self._adopt_every_s = adopt_every_s
         self._locks: dict[str, asyncio.Lock] = {}
         self._listeners: list[Listener] = []
         self._sessions: dict[str, Session] = {}  # the running sessions of this process, as last committed
-        self._slow_told: set[tuple[str, str]] = set()  # (task, step) already reported slow
+        self._slow_told: dict[str, set[str]] = {}  # task -> its steps already reported slow
         self._timers = Timers(self._on_timer)
         self._adopter: asyncio.Task[None] | None = None
 
@@ -176,10 +176,12 @@ class Supervisor:
         """A running step's text so far: shown (Phase.PARTIAL), never committed; older or late ones dropped."""
         session = self._sessions.get(result.task_id)
         step = session.step(result.step_id) if session else None
-        key = (result.task_id, result.step_id)
-        if session is None or step is None or step.done or result.seq <= self._partial_seq.get(key, 0):
+        if session is None or step is None or step.done:
             return
-        self._partial_seq[key] = result.seq
+        shown = self._partial_seq.setdefault(result.task_id, {})
+        if result.seq <= shown.get(result.step_id, 0):
+            return
+        shown[result.step_id] = result.seq
         await self._emit(_progress(session, Phase.PARTIAL, step.kind, result.partial_text))
 
     async def _record(self, task_id: str, step_id: str, status: StepStatus, **outcome: Any) -> Session | None:
@@ -260,10 +262,10 @@ class Supervisor:
         """The session ended (here or elsewhere): stop running it in this process."""
         self._queue.forget(task_id)
         self._locks.pop(task_id, None)
-        self._partial_seq = {key: seq for key, seq in self._partial_seq.items() if key[0] != task_id}
+        self._partial_seq.pop(task_id, None)
         if self._sessions.pop(task_id, None) is None:
             return
-        self._slow_told = {told for told in self._slow_told if told[0] != task_id}
+        self._slow_told.pop(task_id, None)
         with contextlib.suppress(Exception):  # an idle lite topic is dropped by the broker anyway
             await self._subscriber.unsubscribe(task_id)
 
@@ -290,11 +292,11 @@ class Supervisor:
     async def _slow(self, task_id: str, step_id: str) -> None:
         """Tell the user once that a step is still out; read from SQLite first (rare: only for a slow step),
         as another process running the session too may have its result in a copy this one has not seen."""
-        if (task_id, step_id) in self._slow_told or (session := await self._load(task_id)) is None:
+        if step_id in self._slow_told.get(task_id, ()) or (session := await self._load(task_id)) is None:
             return
         step = session.step(step_id)
         if step is not None and step.status == StepStatus.SENT:
-            self._slow_told.add((task_id, step_id))
+            self._slow_told.setdefault(task_id, set()).add(step_id)
             await self._emit(_progress(session, Phase.SLOW, step.kind))
 
     async def _retry(self, session: Session) -> None:
