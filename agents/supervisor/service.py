@@ -266,8 +266,8 @@ class Supervisor:
         if self._sessions.pop(task_id, None) is None:
             return
         self._slow_told.pop(task_id, None)
-        with contextlib.suppress(Exception):  # an idle lite topic is dropped by the broker anyway
-            await self._subscriber.unsubscribe(task_id)
+        with contextlib.suppress(BusError):  # not running any more (shutting down): the broker drops it anyway
+            self._subscriber.unsubscribe(task_id)
 
     async def _on_timer(self, timer: Timer) -> None:
         if timer.task_id not in self._sessions:

@@ -19,10 +19,10 @@ from bot.bus.client import (
     BusConfig,
     Envelope,
     Handler,
-    off_loop,
     shutdown_bounded,
     start_with_retries,
 )
+from bot.bus.lite_batches import LiteBatches
 from bot.errors import BusError
 
 log = logging.getLogger("tourguide.bus")
@@ -37,6 +37,7 @@ log = logging.getLogger("tourguide.bus")
 # consumer rather than once (each attempt is one cheap failing call).
 RECEIVE_RECHECK_S = 0.1
 RESULT_THREADS = 16  # results a LiteSubscriber hands to its handler at once
+CLOSE_DROPS_TIMEOUT_S = 3.0  # unsubscribes still collected at shutdown: sent if the broker answers soon
 _CACHE_FULL = "cached messages exceeds the threshold"
 _CLIENT_LOGGER = "rocketmq-python-client"
 
@@ -207,7 +208,7 @@ class LiteSubscriber(_OwnsConsumer):
         self._handler = handler
         self._timeout_s = handler_timeout_s
         self._consumer: Any = None
-        self._lock = asyncio.Lock()
+        self._batches: LiteBatches | None = None
 
     async def __aenter__(self) -> LiteSubscriber:
         _receive_without_debug_text()
@@ -219,26 +220,36 @@ class LiteSubscriber(_OwnsConsumer):
             self._config.client_configuration(), self._group, self._bind_topic, bridge,
             consumption_thread_count=RESULT_THREADS,
         ), f"lite consumer {self._group} on {self._bind_topic}", settings_timeout_s=self._config.settings_timeout_s)
+        try:
+            self._batches = LiteBatches(self._consumer)
+        except BusError:
+            await super().__aexit__(None, None, None)
+            raise
         return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._batches is not None:
+            await self._batches.aclose(CLOSE_DROPS_TIMEOUT_S)
+            self._batches = None
+        await super().__aexit__(exc_type, exc, tb)
 
     async def subscribe(self, lite_topic: str) -> None:
         """Start receiving a lite topic, including anything already published to it."""
-        async with self._lock:
-            await off_loop(lambda: self._subscribe_blocking(lite_topic), "subscribe_lite", CALL_TIMEOUT_S)
-
-    def _subscribe_blocking(self, lite_topic: str) -> None:
         try:
-            self._consumer.subscribe_lite(whole_name(lite_topic))
+            await self._started().subscribe(lite_topic, CALL_TIMEOUT_S)
         except Exception as exc:
             raise BusError(f"cannot subscribe lite topic {lite_topic}: {exc}") from exc
 
-    async def unsubscribe(self, lite_topic: str) -> None:
-        """Stop receiving a lite topic."""
-        async with self._lock:
-            try:
-                await off_loop(lambda: self._consumer.unsubscribe_lite(lite_topic), "unsubscribe_lite", CALL_TIMEOUT_S)
-            except Exception as exc:
-                raise BusError(f"cannot unsubscribe lite topic {lite_topic}: {exc}") from exc
+    def unsubscribe(self, lite_topic: str) -> None:
+        """Stop receiving a lite topic soon (batched with others, see bot.bus.lite_batches); returns at once."""
+        self._started().unsubscribe(lite_topic)
+
+    def _started(self) -> LiteBatches:
+        if self._batches is None:
+            raise BusError("the lite consumer is not running")
+        return self._batches
 
 
 class _WholeName(str):

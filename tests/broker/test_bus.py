@@ -12,6 +12,7 @@ import pytest
 from bot.bus import BusConfig, Envelope, LiteSubscriber, Publisher, TaskConsumer
 from bot.errors import BusError
 from tests.broker.conftest import Target, settled
+from tests.waiting import until
 
 
 async def test_round_trip_with_two_supervisors_on_different_lite_topics(target: Target) -> None:
@@ -154,3 +155,49 @@ async def test_the_receive_workaround_keeps_messages_whole_and_the_clients_debug
         client_log.removeHandler(keep_lines)
     assert bodies == [body, body]
     assert [line for line in lines if "receive response" in line and "quiet" not in line]
+
+
+async def test_lite_subscription_changes_asked_at_once_go_out_together_and_each_takes_effect(target: Target) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    results = target.n("Results")
+    topics = [f"task-{i:02d}" for i in range(30)]
+    kept, dropped = topics[:10], topics[10:]
+    got: dict[str, list[bytes]] = {t: [] for t in topics}
+
+    async def on_result(result: Envelope) -> None:
+        got[result.lite_topic].append(result.body)
+
+    async with Publisher(config, [results]) as bus, \
+            LiteSubscriber(config, results, target.n("GID_lite"), on_result) as supervisor:
+        calls_before = target.embedded.rpcs.snapshot().get("SyncLiteSubscription", 0) if target.embedded else 0
+        await asyncio.gather(*(supervisor.subscribe(t) for t in topics))
+        if target.embedded is not None:  # thirty asked in one go: one call (the broker counts them)
+            assert target.embedded.rpcs.snapshot()["SyncLiteSubscription"] - calls_before == 1
+        for t in topics:
+            await bus.publish(results, b"first", keys=[t], lite_topic=t)
+        await until(lambda: all(got[t] for t in topics), timeout_s=30 if target.kind == "embedded" else 90,
+                    what="a first result on each of the 30 lite topics")
+
+        for t in dropped:
+            supervisor.unsubscribe(t)
+        supervisor.unsubscribe("never-subscribed")  # nothing to do, as with the client's own method
+        # Unsubscribes are not waited for; they are gone once the client's own set (which it sends whole
+        # every 30 s) holds exactly the topics still subscribed.
+        held = supervisor._consumer._LitePushConsumer__subscription_manager
+        await until(lambda: held.lite_topics == set(kept), what="the unsubscribes accepted")
+        if target.embedded is not None:  # twenty in one call
+            assert target.embedded.rpcs.snapshot()["SyncLiteSubscription"] - calls_before == 2
+        for t in topics:
+            await bus.publish(results, b"second", keys=[t], lite_topic=t)
+        await until(lambda: all(len(got[t]) == 2 for t in kept), timeout_s=30 if target.kind == "embedded" else 90,
+                    what="a second result on each lite topic still subscribed")
+        if target.embedded is not None:
+            # What the broker still holds is the dropped topics' second messages, which nobody subscribes.
+            broker = target.embedded
+            await until(lambda: all(q.lite_topics() <= set(dropped) for q in broker.engine.catalog.queues.values()),
+                        what="every result on a subscribed lite topic acked")
+        else:
+            await settled(target)
+
+    assert all(got[t] == [b"first", b"second"] for t in kept)
+    assert all(got[t] == [b"first"] for t in dropped)
