@@ -39,7 +39,7 @@ from bot.wiring import Pipeline, pipeline
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 SUBMITTERS = 64  # inbound events handled at once
-RPCS_PER_SESSION = 9  # 4 sends, 4 acks, 1 lite subscribe; batched unsubscribes and receives come on top
+RPCS_PER_SESSION = 4  # its 4 sends; lite subscription changes and acks can go several to a call, receives too
 REQUESTS = ("帮我做一个下周三到下周日杭州周边自驾游方案", "3 days in Kyoto next weekend", "下周末去苏州玩两天")
 
 
@@ -306,8 +306,8 @@ async def _floor(sessions: int, sync: list[Figures], rpcs: dict[str, float]) -> 
     """The CPU no RocketMQ design can go below here: the RPCs a session needs, at what gRPC alone costs."""
     per_call_ms = await asyncio.to_thread(cpu_per_call_ms)
     floor_ms = RPCS_PER_SESSION * per_call_ms
-    line = (f"floor: a session needs at least {RPCS_PER_SESSION} RPCs (4 sends, 4 acks, 1 lite subscribe; "
-            f"unsubscribes go out in batches); one gRPC call alone (grpc.aio echo, client and server) costs "
+    line = (f"floor: a session needs at least {RPCS_PER_SESSION} RPCs (its 4 sends; lite subscription changes "
+            f"and acks go several to a call); one gRPC call alone (grpc.aio echo, client and server) costs "
             f"{per_call_ms:.2f} ms of CPU here, so a session cannot cost less than {floor_ms:.1f} ms "
             f"({sessions * floor_ms / 1000:.1f} CPU-seconds for {sessions})")
     if sync:

@@ -14,6 +14,7 @@ from rocketmq.v5.consumer.consumer import Consumer
 
 from bot import tracing
 from bot.bus import hops
+from bot.bus.ack_batches import AckBatches
 from bot.bus.client import (
     CALL_TIMEOUT_S,
     BusConfig,
@@ -82,6 +83,12 @@ def _receive_without_debug_text() -> None:
     is at DEBUG.
     """
     Consumer._Consumer__receive_message_response = _responses
+
+
+def _acks_in_batches(consumer: Any) -> Any:
+    """A push consumer whose acks go several to a call (bot.bus.ack_batches), before it starts."""
+    AckBatches(consumer).install()
+    return consumer
 
 
 class _Bridge(MessageListener):  # type: ignore[misc]
@@ -178,7 +185,7 @@ class TaskConsumer(_OwnsConsumer):
                 await handler(envelope)
 
         bridge = _Bridge(asyncio.get_running_loop(), gated, self._timeout_s, self._group)
-        self._consumer = await start_with_retries(lambda: PushConsumer(
+        self._consumer = await start_with_retries(lambda: _acks_in_batches(PushConsumer(
             self._config.client_configuration(),
             self._group,
             bridge,
@@ -189,7 +196,7 @@ class TaskConsumer(_OwnsConsumer):
             # broker: with exactly max_in_flight threads each step's ack held a handler's slot for that round
             # trip. A few threads more, while ``slots`` still caps the handlers at max_in_flight.
             consumption_thread_count=self._max_in_flight + max(2, self._max_in_flight // 4),
-        ), f"consumer {self._group} on {self._topic}", settings_timeout_s=self._config.settings_timeout_s)
+        )), f"consumer {self._group} on {self._topic}", settings_timeout_s=self._config.settings_timeout_s)
         return self
 
 
@@ -216,10 +223,10 @@ class LiteSubscriber(_OwnsConsumer):
         # A result is handled in milliseconds when the Supervisor is idle, but in a burst each waits its turn
         # for the database and the broker: 16 threads, not 4, keep two results per session flowing (a
         # 1,000-session burst: 94 % of the ideal makespan instead of 91 %; the client's default is 20).
-        self._consumer = await start_with_retries(lambda: LitePushConsumer(
+        self._consumer = await start_with_retries(lambda: _acks_in_batches(LitePushConsumer(
             self._config.client_configuration(), self._group, self._bind_topic, bridge,
             consumption_thread_count=RESULT_THREADS,
-        ), f"lite consumer {self._group} on {self._bind_topic}", settings_timeout_s=self._config.settings_timeout_s)
+        )), f"lite consumer {self._group} on {self._bind_topic}", settings_timeout_s=self._config.settings_timeout_s)
         try:
             self._batches = LiteBatches(self._consumer)
         except BusError:

@@ -8,11 +8,12 @@ from pathlib import Path
 from benchmarks.broker import broker_rpcs
 from bot.broker.server import EmbeddedBroker
 from bot.bus import BusConfig, Envelope, Publisher, TaskConsumer
+from tests.broker.conftest import holds_nothing
 from tests.processes import bot_process, clean_env, free_port
 from tests.waiting import until
 
 
-async def test_three_messages_sent_and_consumed_are_three_sends_and_three_acks(broker: EmbeddedBroker) -> None:
+async def test_three_messages_sent_and_consumed_make_three_sends_and_at_most_three_acks(broker: EmbeddedBroker) -> None:
     config = BusConfig(broker.endpoint)
     handled: list[bytes] = []
 
@@ -26,11 +27,11 @@ async def test_three_messages_sent_and_consumed_are_three_sends_and_three_acks(b
         assert broker.rpcs.snapshot()["SendMessage"] - before.get("SendMessage", 0) == 3
 
     async with TaskConsumer(config, "Orders", "GID_push", handler):
-        await until(lambda: broker.rpcs.snapshot().get("AckMessage", 0) == 3, what="three acks")
+        await until(lambda: len(handled) == 3 and holds_nothing(broker), what="three messages handled and acked")
     assert sorted(handled) == [b"a", b"b", b"c"]
     counts = broker.rpcs.snapshot()
     assert counts["SendMessage"] == 3
-    assert counts["AckMessage"] == 3
+    assert 1 <= counts["AckMessage"] <= 3  # acks finishing together share a call (bot.bus.ack_batches)
     assert counts["ReceiveMessage"] >= 1
 
 
