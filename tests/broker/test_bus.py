@@ -201,3 +201,25 @@ async def test_lite_subscription_changes_asked_at_once_go_out_together_and_each_
 
     assert all(got[t] == [b"first", b"second"] for t in kept)
     assert all(got[t] == [b"first"] for t in dropped)
+
+
+async def test_handlers_finishing_together_share_ack_calls_and_no_message_comes_back(target: Target) -> None:
+    config = BusConfig(endpoint=target.endpoint)
+    orders = target.n("Orders")
+    handled: list[bytes] = []
+
+    async def worker(task: Envelope) -> None:
+        await asyncio.sleep(0.05)  # twenty handlers at once, finishing within a few milliseconds of each other
+        handled.append(task.body)
+
+    async with Publisher(config, [orders]) as bus:
+        for i in range(20):
+            await bus.publish(orders, f"order-{i}".encode())
+        acks_before = target.embedded.rpcs.snapshot().get("AckMessage", 0) if target.embedded else 0
+        async with TaskConsumer(config, orders, target.n("GID_simple"), worker, max_in_flight=20):
+            await until(lambda: len(handled) == 20, timeout_s=30 if target.kind == "embedded" else 90,
+                        what="twenty orders handled")
+            await settled(target)  # all acked: nothing left to deliver again
+    assert sorted(handled) == sorted(f"order-{i}".encode() for i in range(20))  # each once
+    if target.embedded is not None:
+        assert target.embedded.rpcs.snapshot()["AckMessage"] - acks_before < 20
