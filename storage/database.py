@@ -12,10 +12,10 @@ import contextlib
 import logging
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -23,6 +23,7 @@ from bot.errors import StorageError
 
 log = logging.getLogger("tourguide.storage")
 Listener = Callable[[str], None]
+T = TypeVar("T")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -144,7 +145,7 @@ class Database:
         self._listeners[topic].append(listener)
 
     def announce(self, topic: str, detail: str = "") -> None:
-        """Inside a transaction: tell ``topic``'s listeners once it commits (nothing if it rolls back)."""
+        """Inside :meth:`write`: tell ``topic``'s listeners once it commits (nothing if it rolls back)."""
         self._announced.append((topic, detail))
 
     def _tell(self, announced: list[tuple[str, str]]) -> None:
@@ -155,27 +156,39 @@ class Database:
                 except Exception:  # a listener's bug must not turn a committed write into an error
                     log.exception("change listener for %s failed", topic)
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """``async with db.transaction() as conn:``: committed on success, rolled back on error."""
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``await db.write(work)``: ``work(conn)`` runs as one transaction, committed when it returns and
+        rolled back when it raises; its result is returned.
+
+        ``work`` runs on aiosqlite's thread with that thread's ``sqlite3`` connection, so a transaction is one
+        hand-off between the event loop and that thread instead of one per statement (each costs about 30 us
+        of CPU, more under load: a Supervisor's session is 8 transactions, 39 statements). It must only use
+        ``conn`` and :meth:`announce`: no awaiting, no event-loop objects.
+        """
         async with self._lock:
-            conn = self._conn
             self._announced = []
             try:
-                await conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                await conn.execute("COMMIT")
-                announced, self._announced = self._announced, []
+                result: T = await self._conn._execute(self._in_transaction, work)  # type: ignore[no-untyped-call]
             except BaseException as exc:
                 self._announced = []
-                with contextlib.suppress(Exception):
-                    await conn.execute("ROLLBACK")
-                if isinstance(exc, StorageError | asyncio.CancelledError) or not isinstance(exc, Exception):
-                    raise
-                if isinstance(exc, aiosqlite.Error):
+                if isinstance(exc, sqlite3.Error):
                     raise StorageError(f"database write failed: {exc}") from exc
                 raise
+            announced, self._announced = self._announced, []
         self._tell(announced)
+        return result
+
+    def _in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """On aiosqlite's thread: BEGIN IMMEDIATE, ``work``, COMMIT (ROLLBACK when it raised)."""
+        conn = self._conn._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """Rows of a query."""

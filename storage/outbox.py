@@ -9,10 +9,9 @@ retry, even after a restart, resumes with the next part instead of posting the f
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Collection
-
-import aiosqlite
 
 from bot.models import OutboxStatus, Reply
 from storage.database import Database
@@ -37,13 +36,14 @@ class Outbox:
         """
         self._db.listen(QUEUED, queued)
 
-    async def queue(self, conn: aiosqlite.Connection, reply: Reply) -> bool:
-        """Add a pending answer inside the caller's transaction; False (nothing written) if the task has one.
+    def queue(self, conn: sqlite3.Connection, reply: Reply) -> bool:
+        """Add a pending answer inside the caller's transaction (:meth:`Database.write`); False (nothing
+        written) if the task has one.
 
         The watchers are told once that transaction commits.
         """
         params = reply_params(reply, time.time())
-        cursor = await conn.execute(f"{insert('outbox', params)} ON CONFLICT (task_id) DO NOTHING", params)
+        cursor = conn.execute(f"{insert('outbox', params)} ON CONFLICT (task_id) DO NOTHING", params)
         if cursor.rowcount != 1:
             return False
         self._db.announce(QUEUED, reply.ref.platform)
@@ -82,32 +82,32 @@ class Outbox:
         ``delivering`` at the next start, and the next attempt is told (``Reply.in_doubt``) that the
         platform may already have the message, so it checks before posting again.
         """
-        async with self._db.transaction() as conn:
-            await conn.execute("UPDATE outbox SET attempts = attempts + 1, delivering = 1 WHERE task_id = ?",
-                               (task_id,))
+        await self._db.write(lambda conn: conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, delivering = 1 WHERE task_id = ?", (task_id,)))
 
     async def mark_sent(self, task_id: str) -> None:
         """The platform accepted the answer."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, sent_at = ?, delivering = 0 WHERE task_id = ?",
-                (OutboxStatus.SENT.value, time.time(), task_id),
-            )
-            await _trace(conn, task_id, "outbox", "answer delivered")
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE outbox SET status = ?, sent_at = ?, delivering = 0 WHERE task_id = ?",
+                         (OutboxStatus.SENT.value, time.time(), task_id))
+            _trace(conn, task_id, "outbox", "answer delivered")
+
+        await self._db.write(work)
 
     async def mark_part_sent(self, task_id: str, parts: int) -> None:
         """The platform accepted the first ``parts`` messages of a split answer: never post them again."""
-        async with self._db.transaction() as conn:
-            await conn.execute("UPDATE outbox SET parts_sent = MAX(parts_sent, ?) WHERE task_id = ?", (parts, task_id))
-            await _trace(conn, task_id, "outbox", f"part {parts} delivered")
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE outbox SET parts_sent = MAX(parts_sent, ?) WHERE task_id = ?", (parts, task_id))
+            _trace(conn, task_id, "outbox", f"part {parts} delivered")
+
+        await self._db.write(work)
 
     async def mark_retry(self, task_id: str, error: str, delay_s: float, *, give_up: bool = False) -> None:
         """A delivery attempt failed: try again after ``delay_s`` (or stop when ``give_up``)."""
         status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET status = ?, delivering = 0, next_attempt_at = ?, last_error = ? "
-                "WHERE task_id = ?",
-                (status.value, time.time() + delay_s, error[:500], task_id),
-            )
-            await _trace(conn, task_id, "outbox", f"delivery failed: {error[:200]}")
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE outbox SET status = ?, delivering = 0, next_attempt_at = ?, last_error = ? "
+                         "WHERE task_id = ?", (status.value, time.time() + delay_s, error[:500], task_id))
+            _trace(conn, task_id, "outbox", f"delivery failed: {error[:200]}")
+
+        await self._db.write(work)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,19 +87,18 @@ class Retention:
 
     async def _sessions(self, cutoff: float) -> int:
         """A batch of finished sessions (with no unsent answer) last changed before ``cutoff``."""
-        async with self._db.transaction() as conn:
-            rows = await conn.execute_fetchall(
+        def work(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
                 "SELECT task_id FROM sessions s WHERE status != 'running' AND updated_at < ? AND NOT EXISTS "
                 "(SELECT 1 FROM outbox o WHERE o.task_id = s.task_id AND o.status = 'pending') LIMIT ?",
-                (cutoff, self._batch))
+                (cutoff, self._batch)).fetchall()
             ids = [(r["task_id"],) for r in rows]
             for table in ("steps", "outbox", "traces", "sessions"):
-                await conn.executemany(f"DELETE FROM {table} WHERE task_id = ?", ids)
-        return len(ids)
+                conn.executemany(f"DELETE FROM {table} WHERE task_id = ?", ids)
+            return len(ids)
+
+        return await self._db.write(work)
 
     async def _delete(self, table: str, column: str, cutoff: float) -> int:
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)",
-                (cutoff, self._batch))
-            return int(cursor.rowcount)
+        sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {column} < ? LIMIT ?)"
+        return await self._db.write(lambda conn: int(conn.execute(sql, (cutoff, self._batch)).rowcount))

@@ -11,10 +11,9 @@ is its own plus one, and re-reads the session otherwise (another process changed
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
-
-import aiosqlite
 
 from bot.models import ConversationRef, Reply, Session, SessionStatus, Step, StepStatus
 from bot.schemas import Itinerary, TripRequest, WeatherReport
@@ -48,14 +47,17 @@ class SessionStore:
         """Persist a new running session with its planned steps and return it as committed (its owner runs it
         without reading it back); None if ``event_id`` was seen before."""
         session = Session(task_id, ref, request, SessionStatus.RUNNING, time.time(), tuple(steps))
-        async with self._db.transaction() as conn:
-            if not await self._insert(conn, session, event_id):
-                return None
-            rows = [step_params(task_id, s, session.created_at) for s in steps]
+        rows = [step_params(task_id, s, session.created_at) for s in steps]
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if not _insert(conn, session, event_id):
+                return False
             if rows:
-                await conn.executemany(insert("steps", rows[0]), rows)
-            await _trace(conn, task_id, "session", f"created with {len(steps)} steps")
-        return session
+                conn.executemany(insert("steps", rows[0]), rows)
+            _trace(conn, task_id, "session", f"created with {len(steps)} steps")
+            return True
+
+        return session if await self._db.write(work) else None
 
     async def answer_directly(self, task_id: str, ref: ConversationRef, request: TripRequest, status: SessionStatus,
                               text: str, payload: dict[str, Any], event_id: str = "") -> bool:
@@ -63,28 +65,35 @@ class SessionStore:
 
         Returns False when ``event_id`` was already handled (a platform redelivery).
         """
-        async with self._db.transaction() as conn:
-            if not await self._insert(conn, Session(task_id, ref, request, status, time.time()), event_id):
+        session = Session(task_id, ref, request, status, time.time())
+
+        def work(conn: sqlite3.Connection) -> bool:
+            if not _insert(conn, session, event_id):
                 return False
-            await self._outbox.queue(conn, Reply(task_id, ref, text, payload))
-            await _trace(conn, task_id, "session", f"answered directly: {status.value}")
-        return True
+            self._outbox.queue(conn, Reply(task_id, ref, text, payload))
+            _trace(conn, task_id, "session", f"answered directly: {status.value}")
+            return True
+
+        return await self._db.write(work)
 
     async def finish(self, reply: Reply, status: SessionStatus) -> bool:
         """End a running session with ``status`` and queue its answer atomically; False if it was not running
         any more."""
         task_id = reply.task_id
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE sessions SET status = ?, updated_at = ?, version = version + 1 "
                 "WHERE task_id = ? AND status = ?",
                 (status.value, time.time(), task_id, SessionStatus.RUNNING.value),
             )
             if cursor.rowcount != 1:
                 return False
-            await self._outbox.queue(conn, reply)
-            await _trace(conn, task_id, "session", f"finished {status.value}; answer queued")
-        return True
+            self._outbox.queue(conn, reply)
+            _trace(conn, task_id, "session", f"finished {status.value}; answer queued")
+            return True
+
+        return await self._db.write(work)
 
     async def receive(self, platform: str, event_id: str, task_id: str, message: str) -> bool:
         """Commit an inbound event before it is understood (so the platform can be acked at once).
@@ -92,11 +101,10 @@ class SessionStore:
         ``message`` is the event as received (JSON); it is cleared when its session is created, and
         :meth:`unprocessed` finds the ones a crash left without a session. False if seen before.
         """
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO inbound (platform, event_id, task_id, received_at, message) "
-                "VALUES (?,?,?,?,?)", (platform, event_id, task_id, time.time(), message))
-            return bool(cursor.rowcount == 1)
+        params = (platform, event_id, task_id, time.time(), message)
+        return await self._db.write(lambda conn: conn.execute(
+            "INSERT OR IGNORE INTO inbound (platform, event_id, task_id, received_at, message) "
+            "VALUES (?,?,?,?,?)", params).rowcount == 1)
 
     async def unprocessed(self) -> list[tuple[str, str]]:
         """(task ID, message JSON) of received events that have no session yet, oldest first."""
@@ -130,18 +138,19 @@ class SessionStore:
     async def cancel(self, task_id: str) -> bool:
         """The user gave up on a request: a running session becomes cancelled and an event received but not
         processed yet is dropped, so no restart resumes either. False when there was nothing left to cancel."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "UPDATE sessions SET status = ?, updated_at = ?, version = version + 1 "
                 "WHERE task_id = ? AND status = ?",
                 (SessionStatus.CANCELLED.value, time.time(), task_id, SessionStatus.RUNNING.value),
             )
-            dropped = await conn.execute("UPDATE inbound SET message = '' WHERE task_id = ? AND message != ''",
-                                         (task_id,))
+            dropped = conn.execute("UPDATE inbound SET message = '' WHERE task_id = ? AND message != ''", (task_id,))
             changed = cursor.rowcount == 1 or dropped.rowcount == 1
             if changed:
-                await _trace(conn, task_id, "session", "cancelled by the user")
-        return changed
+                _trace(conn, task_id, "session", "cancelled by the user")
+            return changed
+
+        return await self._db.write(work)
 
     async def latest_in_conversation(self, conversation: str) -> Session | None:
         """The most recent session of a conversation thread (for follow-ups)."""
@@ -155,16 +164,18 @@ class SessionStore:
 
         Returns the session's new version, or None when the step was not pending any more.
         """
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+        def work(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
                 "UPDATE steps SET status = ?, deadline = ?, updated_at = ? "
                 "WHERE task_id = ? AND step_id = ? AND status = ?",
                 (StepStatus.SENT.value, deadline, time.time(), task_id, step_id, StepStatus.PENDING.value),
             )
             if cursor.rowcount != 1:
                 return None
-            await _trace(conn, task_id, f"step:{step_id}", "task published")
-            return await _next_version(conn, task_id)
+            _trace(conn, task_id, f"step:{step_id}", "task published")
+            return _next_version(conn, task_id)
+
+        return await self._db.write(work)
 
     async def record_result(
         self, task_id: str, step_id: str, status: StepStatus, output: WeatherReport | Itinerary | None = None,
@@ -172,44 +183,48 @@ class SessionStore:
     ) -> int | None:
         """Store a step's outcome; the session's new version, or None when the step was already final (a
         redelivery: no-op)."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+        params = (status.value, output_json(output), error, user_message, error_kind.value if error_kind else "",
+                  time.time(), task_id, step_id, StepStatus.PENDING.value, StepStatus.SENT.value)
+
+        def work(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
                 "UPDATE steps SET status = ?, output = ?, error = ?, user_message = ?, error_kind = ?, updated_at = ? "
-                "WHERE task_id = ? AND step_id = ? AND status IN (?, ?)",
-                (status.value, output_json(output), error, user_message, error_kind.value if error_kind else "",
-                 time.time(), task_id, step_id, StepStatus.PENDING.value, StepStatus.SENT.value),
-            )
+                "WHERE task_id = ? AND step_id = ? AND status IN (?, ?)", params)
             if cursor.rowcount != 1:
                 return None
-            await _trace(conn, task_id, f"step:{step_id}", f"result {status.value} {error}".strip())
-            return await _next_version(conn, task_id)
+            _trace(conn, task_id, f"step:{step_id}", f"result {status.value} {error}".strip())
+            return _next_version(conn, task_id)
+
+        return await self._db.write(work)
 
     async def traces(self, task_id: str) -> list[tuple[float, str, str]]:
         """Every trace record of a task, oldest first."""
         return await read_traces(self._db, task_id)
 
-    async def _insert(self, conn: aiosqlite.Connection, session: Session, event_id: str) -> bool:
-        """The session row (and its inbound event row); False, inserting nothing, when the event was seen."""
-        if event_id:
-            ref = session.ref
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO inbound (platform, event_id, task_id, received_at) VALUES (?,?,?,?)",
-                (ref.platform, event_id, session.task_id, session.created_at)
-            )
+
+
+def _insert(conn: sqlite3.Connection, session: Session, event_id: str) -> bool:
+    """The session row (and its inbound event row); False, inserting nothing, when the event was seen."""
+    if event_id:
+        ref = session.ref
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO inbound (platform, event_id, task_id, received_at) VALUES (?,?,?,?)",
+            (ref.platform, event_id, session.task_id, session.created_at)
+        )
+        if cursor.rowcount != 1:
+            # Already there: a redelivery (another task), or this very task's own receive() row.
+            cursor = conn.execute(
+                "UPDATE inbound SET message = '' WHERE platform = ? AND event_id = ? AND task_id = ?",
+                (ref.platform, event_id, session.task_id))
             if cursor.rowcount != 1:
-                # Already there: a redelivery (another task), or this very task's own receive() row.
-                cursor = await conn.execute(
-                    "UPDATE inbound SET message = '' WHERE platform = ? AND event_id = ? AND task_id = ?",
-                    (ref.platform, event_id, session.task_id))
-                if cursor.rowcount != 1:
-                    return False
-        params = session_params(session, session.created_at)
-        await conn.execute(insert("sessions", params), params)
-        return True
+                return False
+    params = session_params(session, session.created_at)
+    conn.execute(insert("sessions", params), params)
+    return True
 
 
-async def _next_version(conn: aiosqlite.Connection, task_id: str) -> int:
-    rows = list(await conn.execute_fetchall(
+def _next_version(conn: sqlite3.Connection, task_id: str) -> int:
+    rows = conn.execute(
         "UPDATE sessions SET version = version + 1, updated_at = ? WHERE task_id = ? RETURNING version",
-        (time.time(), task_id)))
+        (time.time(), task_id)).fetchall()
     return int(rows[0]["version"]) if rows else 0

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
-from typing import Any
 
 from bot import background
 from storage.database import Database
 
 log = logging.getLogger("tourguide.storage")
+INSERT_TRACE = "INSERT INTO traces (task_id, at, hop, detail) VALUES (?,?,?,?)"
 
 
-async def append_trace(conn: Any, task_id: str, hop: str, detail: str) -> None:
-    """Add a trace record inside the caller's transaction."""
-    await conn.execute(
-        "INSERT INTO traces (task_id, at, hop, detail) VALUES (?,?,?,?)", (task_id, time.time(), hop, detail)
-    )
+def append_trace(conn: sqlite3.Connection, task_id: str, hop: str, detail: str) -> None:
+    """Add a trace record inside the caller's transaction (:meth:`Database.write`)."""
+    conn.execute(INSERT_TRACE, (task_id, time.time(), hop, detail))
 
 
 class TraceIndex:
@@ -50,9 +49,8 @@ class FeedbackLog:
 
     async def record(self, task_id: str, platform: str, user: str, helpful: bool) -> None:
         """One trace row per click: ``feedback`` with ``helpful by <user> (<platform>)`` or ``not helpful``."""
-        async with self._db.transaction() as conn:
-            await append_trace(conn, task_id, FEEDBACK_HOP,
-                               f"{'helpful' if helpful else 'not helpful'} by {user} ({platform})")
+        detail = f"{'helpful' if helpful else 'not helpful'} by {user} ({platform})"
+        await self._db.write(lambda conn: append_trace(conn, task_id, FEEDBACK_HOP, detail))
 
 
 async def read_traces(db: Database, task_id: str) -> list[tuple[float, str, str]]:
@@ -108,5 +106,4 @@ class TraceWriter:
 
     async def _write(self, rows: list[tuple[str, float, str, str]]) -> None:
         if rows:
-            async with self._db.transaction() as conn:
-                await conn.executemany("INSERT INTO traces (task_id, at, hop, detail) VALUES (?,?,?,?)", rows)
+            await self._db.write(lambda conn: conn.executemany(INSERT_TRACE, rows))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -91,26 +92,32 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         """Save an installation and, when it carries a bot token, its bot."""
         enterprise, team = _keys(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
         user = installation.user_id or ""
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM slack_installations WHERE client_id = ? AND enterprise_id = ? "
-                               "AND team_id = ? AND user_id = ?", (self._client_id, enterprise, team, user))
-            await conn.execute(
+        row = (self._client_id, enterprise, team, user, installation.installed_at,
+               self._sealer.seal(_dump(installation)))
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM slack_installations WHERE client_id = ? AND enterprise_id = ? "
+                         "AND team_id = ? AND user_id = ?", row[:4])
+            conn.execute(
                 "INSERT INTO slack_installations (client_id, enterprise_id, team_id, user_id, installed_at, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (self._client_id, enterprise, team, user, installation.installed_at,
-                 self._sealer.seal(_dump(installation))))
+                "VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        await self._db.write(work)
         if installation.bot_token:
             await self.async_save_bot(installation.to_bot())
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Save a workspace's bot (its token), replacing the previous one."""
         enterprise, team = _keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
-                               (self._client_id, enterprise, team))
-            await conn.execute(
+        row = (self._client_id, enterprise, team, bot.installed_at, self._sealer.seal(_dump(bot)))
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?", row[:3])
+            conn.execute(
                 "INSERT INTO slack_bots (client_id, enterprise_id, team_id, installed_at, data) VALUES (?, ?, ?, ?, ?)",
-                (self._client_id, enterprise, team, bot.installed_at, self._sealer.seal(_dump(bot))))
+                row)
+
+        await self._db.write(work)
 
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
@@ -144,9 +151,9 @@ class SQLiteInstallationStore(AsyncInstallationStore):
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Forget a workspace's bot (``tokens_revoked`` / ``app_uninstalled``)."""
         enterprise, team = _keys(enterprise_id, team_id, False)
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
-                               (self._client_id, enterprise, team))
+        await self._db.write(lambda conn: conn.execute(
+            "DELETE FROM slack_bots WHERE client_id = ? AND enterprise_id = ? AND team_id = ?",
+            (self._client_id, enterprise, team)))
 
     async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                         user_id: str | None = None) -> None:
@@ -156,8 +163,7 @@ class SQLiteInstallationStore(AsyncInstallationStore):
         params: list[Any] = [self._client_id, enterprise, team]
         if user_id is not None:
             sql, params = sql + " AND user_id = ?", [*params, user_id]
-        async with self._db.transaction() as conn:
-            await conn.execute(sql, params)
+        await self._db.write(lambda conn: conn.execute(sql, params))
 
     async def bot_token_for_team(self, team_id: str) -> str | None:
         """The newest bot token installed in workspace ``team_id`` (for answers sent after the request)."""
@@ -184,18 +190,21 @@ class SQLiteOAuthStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         """A new unguessable state, valid for the TTL; expired ones are swept on the way."""
         state, now = secrets.token_urlsafe(24), self._clock()
-        async with self._db.transaction() as conn:
-            await conn.execute("DELETE FROM slack_oauth_states WHERE expires_at <= ?", (now,))
-            await conn.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)",
-                               (state, now + self._ttl_s))
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM slack_oauth_states WHERE expires_at <= ?", (now,))
+            conn.execute("INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)", (state, now + self._ttl_s))
+
+        await self._db.write(work)
         return state
 
     async def async_consume(self, state: str) -> bool:
         """True once for a state issued here and not expired; the state is gone afterwards either way."""
-        async with self._db.transaction() as conn:
-            rows = list(await conn.execute_fetchall(
-                "SELECT expires_at FROM slack_oauth_states WHERE state = ?", (state,)))
-            await conn.execute("DELETE FROM slack_oauth_states WHERE state = ?", (state,))
+        def work(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+            rows = conn.execute("SELECT expires_at FROM slack_oauth_states WHERE state = ?", (state,)).fetchall()
+            conn.execute("DELETE FROM slack_oauth_states WHERE state = ?", (state,))
+            return rows
+
+        rows = await self._db.write(work)
         return bool(rows) and float(rows[0][0]) > self._clock()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -112,8 +113,10 @@ async def test_watchers_hear_of_an_answer_only_once_it_is_committed(db: Database
     assert not await store.finish(Reply("task-1", REF, "plan again", {}), SessionStatus.COMPLETED)
     assert await store.answer_directly("task-2", REF, REQUEST, SessionStatus.NEEDS_CLARIFICATION, "when?", {})
     assert queued == ["slack", "slack"]
+    def queue_then_fail(conn: sqlite3.Connection) -> None:  # queued, then rolled back: nobody is woken for nothing
+        outbox.queue(conn, Reply("task-3", REF, "x", {}))
+        raise RuntimeError("the session could not be finished")
+
     with pytest.raises(RuntimeError):
-        async with db.transaction() as conn:  # queued, then rolled back: nobody is woken for nothing
-            await outbox.queue(conn, Reply("task-3", REF, "x", {}))
-            raise RuntimeError("the session could not be finished")
+        await db.write(queue_then_fail)
     assert queued == ["slack", "slack"] and await outbox.get("task-3") is None
