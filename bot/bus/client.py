@@ -226,7 +226,7 @@ def now_ms() -> int:
 async def off_loop(call: Callable[[], T], what: str, timeout_s: float) -> T:
     """Run one of the client's blocking calls in a daemon thread and wait at most ``timeout_s`` for it.
 
-    5.1.2 workaround: the client's blocking calls (startup, subscribe_lite, shutdown) wait on futures of its
+    5.1.2 workaround: the client's blocking calls (startup, shutdown) wait on futures of its
     shared I/O loop without a timeout. In ``asyncio.to_thread`` such a call, if it never returns, also
     blocks the event loop's shutdown (Python 3.11 waits for the default executor without a limit); a daemon
     thread can be left behind. Raises BusError when the call fails or takes too long.
